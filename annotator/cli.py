@@ -1,0 +1,183 @@
+"""The ``annotator`` command line: thin wrappers over the services."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import ScriptInfo, with_appcontext
+
+from annotator import create_app, resource_dir
+from annotator.db import get_engine, schema_is_current, session_scope, upgrade
+from annotator.errors import BadImport, UserExists
+from annotator.models import Role
+
+
+@click.group(
+    help="annotator: annotate conflict news with ACTOR, LOCATION and CASUALTY spans.\n\n"
+    "Settings come from the environment: ANNOTATOR_DATABASE_URL, ANNOTATOR_SECRET_KEY "
+    "and ANNOTATOR_MODEL (see the README).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(package_name="annotator")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    # Tests hand in their own app through the ScriptInfo; everyone else gets the factory's.
+    if ctx.obj is None:
+        ctx.obj = ScriptInfo(create_app=create_app, set_debug_flag=False, load_dotenv_defaults=False)
+
+
+# --- database ----------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema, keeping its data."""
+    upgrade(get_engine())
+    click.echo("Database is at the newest schema.")
+
+
+@db.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Exit non-zero when the database schema is behind the code."""
+    if not schema_is_current(get_engine()):
+        raise click.ClickException("the database schema is behind; run `annotator db upgrade`")
+    click.echo("Database schema is current.")
+
+
+# --- import ------------------------------------------------------------------
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--origin",
+    default="gold",
+    show_default=True,
+    help="Origin of spans in JSONL files: gold, model or annotator:NAME.",
+)
+@with_appcontext
+def import_command(paths: tuple[Path, ...], origin: str) -> None:
+    """Import articles from .txt files, folders of them, JSONL or CSV files.
+
+    A .txt file's id is its file name without the extension. JSONL lines need
+    `id` and `text` (other fields are kept as metadata; `spans` in the gold
+    format are imported with --origin). CSV files need `id` and `text` columns.
+    Articles already imported are left as they are; nothing is written when
+    any record is invalid.
+    """
+    from annotator.services.importer import import_paths
+
+    with session_scope(get_engine()) as session:
+        with click.progressbar(length=0, label="Importing", file=sys.stderr) as bar:
+
+            def advance(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            try:
+                summary = import_paths(session, list(paths), origin=origin, progress=advance)
+            except BadImport as error:
+                raise click.ClickException(f"{error}\nNothing was imported.") from error
+    click.echo(summary.describe())
+
+
+# --- users -------------------------------------------------------------------
+
+
+@main.group()
+def user() -> None:
+    """Add and list users."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in Role]),
+    default=Role.ANNOTATOR.value,
+    show_default=True,
+    help="annotator: own work only; reviewer: sees everyone's; admin: everything.",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def user_add(name: str, role: str, password_stdin: bool) -> None:
+    """Add a user; the password is prompted for unless --password-stdin."""
+    from annotator.services.users import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with session_scope(get_engine()) as session:
+        try:
+            created = create_user(session, name, password, role=role)
+        except (UserExists, ValueError) as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"Added {created.role} {created.username!r}.")
+
+
+@user.command("list")
+@with_appcontext
+def user_list() -> None:
+    """List users with their roles."""
+    from annotator.services.users import list_users
+
+    with session_scope(get_engine()) as session:
+        users = list_users(session)
+    if not users:
+        click.echo("No users yet. Add one with `annotator user add NAME`.")
+    for each in users:
+        click.echo(f"{each.username}\t{each.role}")
+
+
+# --- serving -----------------------------------------------------------------
+
+
+def _upgrade_if_behind() -> None:
+    engine = get_engine()
+    if not schema_is_current(engine):
+        click.echo("Upgrading the database schema…", err=True)
+        upgrade(engine)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, help="Port to listen on.")
+@click.option("--debug", is_flag=True, help="Reload on code changes and show tracebacks.")
+@with_appcontext
+def serve(host: str, port: int, debug: bool) -> None:
+    """Run the development server (use gunicorn in production)."""
+    _upgrade_if_behind()
+    current_app.run(host=host, port=port, debug=debug, use_reloader=debug)
+
+
+@main.command()
+@click.option("--port", default=5000, show_default=True, help="Port to listen on (127.0.0.1 only).")
+@click.option("--no-serve", is_flag=True, help="Prepare the demo database and exit.")
+@with_appcontext
+def demo(port: int, no_serve: bool) -> None:
+    """Load the seed articles, pre-annotate them and serve with a demo login."""
+    from annotator.services.importer import import_paths
+    from annotator.services.users import ensure_user
+
+    upgrade(get_engine())
+    with session_scope(get_engine()) as session:
+        summary = import_paths(session, [resource_dir("seeds")], origin="gold")
+        click.echo(summary.describe())
+        ensure_user(session, "demo", "demo", role=Role.ADMIN.value)
+    click.echo(
+        "Demo mode: log in as user 'demo' with password 'demo' "
+        f"at http://127.0.0.1:{port}/ (a demo account; do not use it on a shared server)."
+    )
+    if not no_serve:
+        current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)

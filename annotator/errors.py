@@ -1,0 +1,38 @@
+"""Domain errors: each carries a message a person can act on."""
+
+from __future__ import annotations
+
+
+class AnnotatorError(Exception):
+    """Base of every error annotator raises on purpose."""
+
+
+class BadImport(AnnotatorError):
+    """An import file is unreadable or holds an invalid record; nothing was written."""
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class NotFound(AnnotatorError):
+    """A named article, user or span does not exist."""
+
+
+class UserExists(AnnotatorError):
+    """A user with that name already exists."""
+
+
+class SpanOverlap(AnnotatorError):
+    """A new or changed span would overlap another span of the same version."""
+
+
+class InvalidSpan(AnnotatorError):
+    """A span's offsets, label or attributes are not valid."""
+
+
+class StaleVersion(AnnotatorError):
+    """An edit was made on an older version of the annotator's work."""

@@ -1,0 +1,119 @@
+"""All database tables of annotator.
+
+Spans belong to an article and carry an origin: ``model`` (the pre-annotator's
+proposal, never edited), ``annotator`` (one user's working copy, ``owner_id``
+set) or ``gold`` (imported or promoted gold). Each annotator's progress on an
+article lives in ``AnnotationState``, whose ``version`` guards against edits
+made on a stale copy.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class Role(enum.StrEnum):
+    ANNOTATOR = "annotator"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class Origin(enum.StrEnum):
+    MODEL = "model"
+    ANNOTATOR = "annotator"
+    GOLD = "gold"
+
+
+class Status(enum.StrEnum):
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    ACCEPTED = "accepted"
+    SKIPPED = "skipped"
+    FLAGGED = "flagged"
+
+
+class Article(SQLModel, table=True):
+    __tablename__ = "article"
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(max_length=255, unique=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(max_length=64, index=True)
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    imported_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=80, unique=True)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default=Role.ANNOTATOR.value, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    __table_args__ = (CheckConstraint("role IN ('annotator', 'reviewer', 'admin')", name="ck_user_role"),)
+
+
+class Span(SQLModel, table=True):
+    __tablename__ = "span"
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE")
+    start: int
+    end: int
+    label: str = Field(max_length=40)
+    attrs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    origin: str = Field(max_length=20)
+    owner_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="CASCADE")
+    # Which component or rule proposed the span, and that pipeline's version.
+    source: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("start >= 0", name="ck_span_start_nonnegative"),
+        CheckConstraint('start < "end"', name="ck_span_start_before_end"),
+        CheckConstraint("origin IN ('model', 'annotator', 'gold')", name="ck_span_origin"),
+        # An annotator's working copy always has an owner; model and gold spans never do.
+        CheckConstraint(
+            "(origin = 'annotator') = (owner_id IS NOT NULL)", name="ck_span_owner_matches_origin"
+        ),
+        # "The spans of this article for this owner" is one range scan of this index.
+        Index("ix_span_article_origin_owner", "article_id", "origin", "owner_id", "start"),
+    )
+
+
+class AnnotationState(SQLModel, table=True):
+    __tablename__ = "annotation_state"
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE")
+    status: str = Field(default=Status.TODO.value, max_length=20)
+    # Bumped on every edit; an edit made on an older version is refused.
+    version: int = Field(default=0)
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "article_id", name="uq_state_user_article"),
+        CheckConstraint(
+            "status IN ('todo', 'in_progress', 'accepted', 'skipped', 'flagged')",
+            name="ck_state_status",
+        ),
+        CheckConstraint("version >= 0", name="ck_state_version_nonnegative"),
+        # "Next article for this annotator": one lookup on (user, status) in article order.
+        Index("ix_state_user_status_article", "user_id", "status", "article_id"),
+    )

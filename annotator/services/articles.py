@@ -1,0 +1,64 @@
+"""Articles as an annotator sees them: the list with their status, one article."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func
+from sqlmodel import Session, select
+
+from annotator.models import AnnotationState, Article, Status
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    external_id: str
+    preview: str
+    length: int
+    status: str
+
+
+def list_articles(session: Session, user_id: int, *, limit: int = 100, offset: int = 0) -> list[ArticleRow]:
+    """Return a page of articles with this user's status on each, in import order."""
+    statement = (
+        select(
+            Article.external_id,
+            func.substr(Article.text, 1, 160),
+            func.length(Article.text),
+            AnnotationState.status,
+        )
+        .outerjoin(
+            AnnotationState,
+            and_(AnnotationState.article_id == Article.id, AnnotationState.user_id == user_id),
+        )
+        .order_by(Article.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        ArticleRow(external_id, preview, length, status or Status.TODO.value)
+        for external_id, preview, length, status in session.exec(statement)
+    ]
+
+
+def count_articles(session: Session) -> int:
+    """Return how many articles there are."""
+    return session.exec(select(func.count()).select_from(Article)).one()
+
+
+def count_by_status(session: Session, user_id: int) -> dict[str, int]:
+    """Return how many articles this user has in each status (untouched ones are todo)."""
+    rows = session.exec(
+        select(AnnotationState.status, func.count())
+        .where(AnnotationState.user_id == user_id)
+        .group_by(AnnotationState.status)
+    ).all()
+    counts = {status.value: 0 for status in Status}
+    counts.update(dict(rows))
+    counts[Status.TODO.value] += count_articles(session) - sum(count for _, count in rows)
+    return counts
+
+
+def get_article(session: Session, external_id: str) -> Article | None:
+    """Return the article with this external id, or None."""
+    return session.exec(select(Article).where(Article.external_id == external_id)).first()

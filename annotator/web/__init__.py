@@ -1,0 +1,86 @@
+"""The web layer: blueprints per workflow, login guard, CSRF protection."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import Flask, abort, g, redirect, render_template, request, session, url_for
+
+from annotator.db import get_session
+from annotator.services.users import get_user
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# Endpoints reachable without a login.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+
+
+def is_htmx() -> bool:
+    """Return whether the current request was sent by htmx."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def csrf_token() -> str:
+    """Return the session's CSRF token, creating it on first use."""
+    if CSRF_FIELD not in session:
+        session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return session[CSRF_FIELD]
+
+
+def _check_csrf() -> None:
+    if request.method in SAFE_METHODS:
+        return
+    expected = session.get(CSRF_FIELD)
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD)
+    if not expected or not sent or not hmac.compare_digest(expected, sent):
+        abort(
+            400,
+            description="The form's security token is missing or expired. Reload the page and try again.",
+        )
+
+
+def _load_user_and_guard() -> object | None:
+    user_id = session.get("user_id")
+    g.user = get_user(get_session(), user_id) if user_id is not None else None
+    if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        if request.endpoint is None:
+            return None  # let the 404 handler answer
+        if is_htmx():
+            # A redirect would swap the login page into a fragment; ask htmx to navigate.
+            return "", 401, {"HX-Redirect": url_for("auth.login")}
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    _check_csrf()
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprints, the login guard, CSRF checks and error pages."""
+    from annotator.web import annotate, auth
+
+    app.before_request(_load_user_and_guard)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(annotate.bp)
+
+    @app.context_processor
+    def inject_globals() -> dict:
+        return {"csrf_token": csrf_token, "is_htmx": is_htmx}
+
+    @app.get("/")
+    def index():
+        """Send the visitor to the article list."""
+        return redirect(url_for("annotate.list_articles"))
+
+    @app.get("/healthz", endpoint="health")
+    def health():
+        """Answer a load balancer's liveness probe."""
+        return {"status": "ok"}
+
+    for code in (400, 401, 403, 404, 405, 409, 422):
+        app.register_error_handler(code, _render_error)
+
+
+def _render_error(error):
+    template = "_error.html" if is_htmx() else "error.html"
+    return render_template(template, error=error), error.code

@@ -1,0 +1,34 @@
+"""The annotator's article list and article page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, render_template, request
+
+from annotator.db import get_session
+from annotator.services import articles
+
+bp = Blueprint("annotate", __name__, url_prefix="/articles")
+
+PAGE_SIZE = 100
+
+
+@bp.get("/")
+def list_articles():
+    """List the articles with the logged-in user's status on each."""
+    session = get_session()
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = articles.list_articles(session, g.user.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    counts = articles.count_by_status(session, g.user.id)
+    total = sum(counts.values())
+    return render_template(
+        "annotate/list.html", rows=rows, counts=counts, total=total, page=page, page_size=PAGE_SIZE
+    )
+
+
+@bp.get("/<path:external_id>")
+def show_article(external_id: str):
+    """Show one article's text."""
+    article = articles.get_article(get_session(), external_id)
+    if article is None:
+        abort(404, description=f"No article with id {external_id!r}.")
+    return render_template("annotate/article.html", article=article)

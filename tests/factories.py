@@ -1,0 +1,62 @@
+"""Plain functions that put test data in the database."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlmodel import Session
+
+from annotator.models import Article, Span, User
+from annotator.services.users import create_user
+
+
+def make_article(
+    session: Session,
+    *,
+    external_id: str = "a1",
+    text: str = "Taliban fighters attacked Kabul.",
+    meta: dict[str, Any] | None = None,
+) -> Article:
+    article = Article(
+        external_id=external_id,
+        text=text,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        meta=meta or {},
+    )
+    session.add(article)
+    session.commit()
+    session.refresh(article)
+    return article
+
+
+def make_user(
+    session: Session, *, username: str = "ann", password: str = "secret-pw", role: str = "annotator"
+) -> User:
+    return create_user(session, username, password, role=role)
+
+
+def make_span(
+    session: Session,
+    article: Article,
+    *,
+    start: int,
+    end: int,
+    label: str,
+    origin: str = "gold",
+    owner: User | None = None,
+    attrs: dict[str, Any] | None = None,
+) -> Span:
+    span = Span(
+        article_id=article.id,
+        start=start,
+        end=end,
+        label=label,
+        origin=origin,
+        owner_id=owner.id if owner else None,
+        attrs=attrs or {},
+    )
+    session.add(span)
+    session.commit()
+    session.refresh(span)
+    return span
