@@ -1,0 +1,52 @@
+"""`annotator demo` and `annotator db`: upgrade, load the seeds, create the demo login."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, func, select
+
+from annotator import create_app
+from annotator.cli import main
+from annotator.db import current_revision, head_revision
+from annotator.models import Article
+from annotator.services.users import authenticate
+from tests.conftest import SEEDS
+
+
+@pytest.fixture
+def fresh_app(tmp_path):
+    """An app on a database with no schema at all, as on a first run."""
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "SECRET_KEY": "k"})
+    yield app
+    app.extensions["annotator.engine"].dispose()
+
+
+def test_demo_upgrades_loads_seeds_and_creates_login(fresh_app):
+    runner = fresh_app.test_cli_runner()
+    result = runner.invoke(main, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "user 'demo' with password 'demo'" in result.output
+    engine = fresh_app.extensions["annotator.engine"]
+    assert current_revision(engine) == head_revision()
+    with Session(engine) as session:
+        ids = set(session.exec(select(Article.external_id)).all())
+        assert ids == {path.stem for path in SEEDS.glob("*.txt")}
+        assert authenticate(session, "demo", "demo") is not None
+
+
+def test_demo_twice_adds_nothing(fresh_app):
+    runner = fresh_app.test_cli_runner()
+    runner.invoke(main, ["demo", "--no-serve"])
+    result = runner.invoke(main, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    with Session(fresh_app.extensions["annotator.engine"]) as session:
+        assert session.exec(select(func.count()).select_from(Article)).one() == 3
+
+
+def test_db_check_fails_until_upgrade(fresh_app):
+    runner = fresh_app.test_cli_runner()
+    assert runner.invoke(main, ["db", "check"]).exit_code == 1
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(main, ["db", "check"])
+    assert result.exit_code == 0
+    assert "current" in result.output
