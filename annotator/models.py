@@ -51,6 +51,9 @@ class Article(SQLModel, table=True):
     content_hash: str = Field(max_length=64, index=True)
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     imported_at: datetime = Field(default_factory=utcnow)
+    # The pipeline version that pre-annotated this article (None: not yet). Set in the
+    # same transaction as the model spans, so an interrupted run resumes without duplicates.
+    preannotated_with: str | None = Field(default=None, max_length=100, index=True)
 
 
 class User(SQLModel, table=True):

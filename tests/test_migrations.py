@@ -77,3 +77,16 @@ def test_migrated_schema_enforces_span_invariants(empty_engine):
         session.add(Span(article_id=article.id, start=3, end=3, label="LOCATION", origin="gold"))
         with pytest.raises(IntegrityError):
             session.commit()
+
+
+def test_upgrade_from_the_first_revision_keeps_the_data(empty_engine):
+    upgrade(empty_engine, "0001")
+    with empty_engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO article (external_id, text, content_hash, meta, imported_at) "
+            "VALUES ('old', 'Kabul', 'h', '{}', CURRENT_TIMESTAMP)"
+        )
+    upgrade(empty_engine)
+    with Session(empty_engine) as session:
+        article = session.exec(select(Article)).one()
+    assert (article.external_id, article.text, article.preannotated_with) == ("old", "Kabul", None)
