@@ -1,0 +1,549 @@
+"""Import articles, and gold or model spans, from .txt, JSONL and CSV files.
+
+A small pipeline: read every file into records and check each one, reconcile
+the records with the database (one query per thousand ids), then write all
+new articles and spans in bulk and commit once. Any problem anywhere stops
+the import before anything is written, and all problems found are reported
+together, each with its file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from annotator.errors import BadImport, NotFound
+from annotator.labels import spans_errors
+from annotator.models import Article, Span, utcnow
+from annotator.services.origins import SpanOwner, parse_origin
+
+SUFFIXES = (".txt", ".jsonl", ".csv")
+# How many problems one error message lists; the rest are only counted.
+MAX_PROBLEMS = 20
+# Ids per lookup query and records per insert batch.
+CHUNK_SIZE = 1000
+# The width of Article.external_id.
+MAX_ID_LENGTH = 255
+
+
+@dataclass
+class ImportSummary:
+    new: int = 0
+    # Records whose article was already stored, or came earlier in the same import.
+    unchanged: int = 0
+    # Always 0 after a successful import: one bad record rejects the whole import.
+    rejected: int = 0
+    spans_added: int = 0
+    files: int = 0
+    records: int = 0
+
+    def describe(self) -> str:
+        return (
+            f"{_plural(self.files, 'file')}: {_plural(self.new, 'new article')}, "
+            f"{self.unchanged} unchanged, {self.rejected} rejected; {_plural(self.spans_added, 'span')} added"
+        )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _parse_origin(session: Session, value: str) -> SpanOwner:
+    try:
+        return parse_origin(session, value)
+    except (ValueError, NotFound) as error:
+        raise BadImport("--origin", None, str(error)) from error
+
+
+# --- read: files -> records ----------------------------------------------------
+
+
+@dataclass
+class Record:
+    """One article read from a file, checked on its own."""
+
+    path: Path
+    line: int | None
+    external_id: str
+    text: str
+    content_hash: str
+    meta: dict[str, Any]
+    spans: list[dict[str, Any]]
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+
+
+class Problem(NamedTuple):
+    path: Path
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Problems:
+    """Every problem an import found, in the order found, so one error can list them all."""
+
+    found: list[Problem] = field(default_factory=list)
+
+    def add(self, path: Path, line: int | None, message: str) -> None:
+        self.found.append(Problem(path, line, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.found)
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+    def error(self) -> BadImport:
+        """Return one error naming the first problem, its message listing the others too."""
+        first, *others = self.found
+        lines = [first.message, *map(str, others[: MAX_PROBLEMS - 1])]
+        if len(self.found) > MAX_PROBLEMS:
+            lines.append(f"... and {len(self.found) - MAX_PROBLEMS} more problems")
+        return BadImport(str(first.path), first.line, "\n".join(lines))
+
+
+def files_in(path: Path, problems: Problems) -> list[Path]:
+    """Return the files to read for one path given: itself, or the importable files in a folder.
+
+    Inside folders, files with other extensions and hidden files are skipped; a
+    file named directly must have a known extension.
+    """
+    if path.is_dir():
+        found = sorted(
+            each
+            for each in path.rglob("*")
+            if each.suffix.lower() in SUFFIXES
+            and not each.is_dir()
+            and not any(part.startswith(".") for part in each.relative_to(path).parts)
+        )
+        if not found:
+            problems.add(path, None, "the folder holds no .txt, .jsonl or .csv files")
+        return found
+    if not path.exists() and not path.is_symlink():
+        problems.add(path, None, "no such file or folder")
+    elif path.suffix.lower() not in SUFFIXES:
+        problems.add(path, None, f"unknown file type {path.suffix!r} (expected .txt, .jsonl or .csv)")
+    else:
+        return [path]
+    return []
+
+
+def read_file(path: Path, problems: Problems) -> list[Record]:
+    """Return the records of one file, adding whatever is wrong to ``problems``."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        problems.add(path, None, f"cannot read the file: {error.strerror or error}")
+        return []
+    suffix = path.suffix.lower()
+    found_before = len(problems)
+    # A byte order mark is no part of a JSONL or CSV record; in a .txt file it is
+    # text like any other, and offsets count it.
+    text = _decode(path, data, problems, encoding="utf-8" if suffix == ".txt" else "utf-8-sig")
+    if text is None:
+        return []
+    if suffix == ".txt":
+        record = _make_record(path, None, path.stem, text, {}, None, problems)
+        return [record] if record else []
+    records = _read_jsonl(path, text, problems) if suffix == ".jsonl" else _read_csv(path, text, problems)
+    if not records and len(problems) == found_before:
+        problems.add(path, None, "the file holds no articles")
+    return records
+
+
+def _decode(path: Path, data: bytes, problems: Problems, *, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        problems.add(path, line, f"not valid UTF-8 (byte {data[error.start]:#04x} at offset {error.start})")
+        return None
+
+
+def _read_jsonl(path: Path, text: str, problems: Problems) -> list[Record]:
+    records = []
+    # Split on "\n" only: str.splitlines() would also split at U+2028 inside a string.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line, parse_constant=_reject_constant)
+        except json.JSONDecodeError as error:
+            problems.add(path, number, f"malformed JSON: {error.msg} (column {error.colno})")
+            continue
+        except ValueError as error:  # NaN or Infinity, which JSON does not have
+            problems.add(path, number, f"malformed JSON: {error}")
+            continue
+        if not isinstance(item, dict):
+            problems.add(path, number, f"expected a JSON object, not {_json_type(item)}")
+            continue
+        missing = [name for name in ("id", "text") if name not in item]
+        if missing:
+            problems.add(path, number, f"missing {' and '.join(repr(name) for name in missing)}")
+            continue
+        meta = {key: value for key, value in item.items() if key not in ("id", "text", "spans")}
+        if not _is_encodable(meta):
+            problems.add(
+                path, number, "a metadata field holds an unpaired surrogate escape (not valid Unicode)"
+            )
+            continue
+        record = _make_record(path, number, item["id"], item["text"], meta, item.get("spans"), problems)
+        if record:
+            records.append(record)
+    return records
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _is_encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _read_csv(path: Path, text: str, problems: Problems) -> list[Record]:
+    # newline="" keeps line breaks inside quoted fields exactly as written.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        problems.add(path, 1, f"malformed CSV header: {error}")
+        return []
+    if header is None:
+        return []
+    header = [name.strip() for name in header]
+    missing = [name for name in ("id", "text") if name not in header]
+    if missing:
+        problems.add(
+            path,
+            1,
+            f"the header has no {' or '.join(repr(name) for name in missing)} column "
+            f"(found: {', '.join(map(repr, header))})",
+        )
+        return []
+    records = []
+    line = reader.line_num + 1  # where the next row starts
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as error:
+            problems.add(path, line, f"malformed CSV: {error}")
+            return records
+        if row is None:
+            return records
+        if row and len(row) != len(header):
+            problems.add(path, line, f"the row has {len(row)} fields, the header {len(header)}")
+        elif row:
+            values = dict(zip(header, row, strict=True))
+            meta = {key: value for key, value in values.items() if key not in ("id", "text")}
+            record = _make_record(path, line, values["id"], values["text"], meta, None, problems)
+            if record:
+                records.append(record)
+        line = reader.line_num + 1
+
+
+def _make_record(
+    path: Path, line: int | None, raw_id: Any, text: Any, meta: dict[str, Any], spans: Any, problems: Problems
+) -> Record | None:
+    """Check one article's id, text and spans; return it as a record, or None after adding problems."""
+    errors = []
+    # JSON numbers are fine as ids ({"id": 17} is article "17"); booleans are not.
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    external_id = raw_id.strip() if isinstance(raw_id, str) else None
+    if external_id is None:
+        errors.append(f"id must be a string or an integer, not {_json_type(raw_id)}")
+    elif not external_id:
+        errors.append("id is empty")
+    elif len(external_id) > MAX_ID_LENGTH:
+        errors.append(f"id is longer than {MAX_ID_LENGTH} characters")
+    content_hash = ""
+    if not isinstance(text, str):
+        errors.append(f"text must be a string, not {_json_type(text)}")
+    elif not text.strip():
+        errors.append("text is empty")
+    elif "\x00" in text:
+        errors.append("text holds a NUL character")
+    else:
+        try:
+            content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        except UnicodeEncodeError:
+            errors.append("text holds an unpaired surrogate escape (not valid Unicode)")
+    if external_id and isinstance(text, str) and spans is not None and not errors:
+        errors.extend(spans_errors(text, spans))
+    if errors:
+        for message in errors:
+            problems.add(path, line, message)
+        return None
+    return Record(
+        path=path,
+        line=line,
+        external_id=external_id,
+        text=text,
+        content_hash=content_hash,
+        meta=meta,
+        spans=[_span_fields(span) for span in spans or []],
+    )
+
+
+def _span_fields(span: Mapping[str, Any]) -> dict[str, Any]:
+    # Prodigy-style extras (token_start, answer, ...) are not stored.
+    return {
+        "start": span["start"],
+        "end": span["end"],
+        "label": span["label"],
+        "attrs": span.get("attrs") or {},
+    }
+
+
+# --- reconcile: records -> what to write ----------------------------------------
+
+
+@dataclass
+class _Known:
+    """An article as far as this import knows it: stored, or new in an earlier record."""
+
+    article_id: int | None
+    content_hash: str
+    where: str
+    # (start, end, label) -> span, for the spans of the imported origin and owner.
+    spans: dict[tuple[int, int, str], dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class _Planned:
+    record: Record
+    new: bool
+    # The stored article's id; None for an article this import inserts.
+    article_id: int | None
+    spans: list[dict[str, Any]]
+
+
+def _chunks(items: Iterable[Any], size: int = CHUNK_SIZE) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _stored_articles(session: Session, external_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """Return external id -> (id, content hash) for the stored articles among ``external_ids``."""
+    stored = {}
+    for chunk in _chunks(external_ids):
+        rows = session.exec(
+            select(Article.external_id, Article.id, Article.content_hash).where(
+                Article.external_id.in_(chunk)
+            )
+        )
+        stored.update(
+            {external_id: (article_id, content_hash) for external_id, article_id, content_hash in rows}
+        )
+    return stored
+
+
+def _stored_spans(session: Session, article_ids: Iterable[int], owner: SpanOwner) -> dict[int, list[dict]]:
+    """Return article id -> its stored spans of ``owner``."""
+    spans: dict[int, list[dict]] = {}
+    for chunk in _chunks(article_ids):
+        query = select(Span.article_id, Span.start, Span.end, Span.label).where(
+            Span.article_id.in_(chunk), Span.origin == owner.origin
+        )
+        if owner.owner_id is not None:
+            query = query.where(Span.owner_id == owner.owner_id)
+        for article_id, start, end, label in session.exec(query):
+            spans.setdefault(article_id, []).append({"start": start, "end": end, "label": label})
+    return spans
+
+
+def _clashes(kept: Collection[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """Return one message per new span that overlaps a kept one (new spans never overlap each other)."""
+    if not kept or not new:
+        return []
+    tagged = sorted(
+        [(span, False) for span in kept] + [(span, True) for span in new],
+        key=lambda item: (item[0]["start"], item[0]["end"]),
+    )
+    messages = []
+    widest: tuple[dict[str, Any], bool] | None = None  # the span reaching furthest right so far
+    for span, is_new in tagged:
+        if widest is not None and span["start"] < widest[0]["end"] and (is_new or widest[1]):
+            added, other = (span, widest[0]) if is_new else (widest[0], span)
+            messages.append(
+                f"span [{added['start']}, {added['end']}) {added['label']} overlaps the "
+                f"[{other['start']}, {other['end']}) {other['label']} span already there"
+            )
+        if widest is None or span["end"] > widest[0]["end"]:
+            widest = (span, is_new)
+    return messages
+
+
+def plan(session: Session, records: list[Record], owner: SpanOwner, problems: Problems) -> list[_Planned]:
+    """Decide per record whether its article is new and which of its spans to add."""
+    stored = _stored_articles(session, {record.external_id for record in records})
+    with_spans = {
+        stored[record.external_id][0]
+        for record in records
+        if record.spans
+        and record.external_id in stored
+        and stored[record.external_id][1] == record.content_hash
+    }
+    stored_spans = _stored_spans(session, with_spans, owner)
+    known: dict[str, _Known] = {}
+    for external_id, (article_id, content_hash) in stored.items():
+        spans = stored_spans.get(article_id, [])
+        known[external_id] = _Known(
+            article_id, content_hash, "the database", {_span_key(span): span for span in spans}
+        )
+
+    planned = []
+    for record in records:
+        article = known.get(record.external_id)
+        if article is not None and article.content_hash != record.content_hash:
+            problems.add(
+                record.path,
+                record.line,
+                f"article {record.external_id!r} already exists with different text (in {article.where}); "
+                "its spans' offsets would no longer fit",
+            )
+            continue
+        new = article is None
+        if new:
+            article = known[record.external_id] = _Known(None, record.content_hash, record.where)
+        spans = [span for span in record.spans if _span_key(span) not in article.spans]
+        clashes = _clashes(article.spans.values(), spans)
+        if clashes:
+            for message in clashes:
+                problems.add(record.path, record.line, f"article {record.external_id!r}: {message}")
+            continue
+        article.spans.update((_span_key(span), span) for span in spans)
+        planned.append(_Planned(record, new, article.article_id, spans))
+    return planned
+
+
+def _span_key(span: Mapping[str, Any]) -> tuple[int, int, str]:
+    return (span["start"], span["end"], span["label"])
+
+
+# --- write: one transaction ------------------------------------------------------
+
+
+def write(
+    session: Session,
+    planned: list[_Planned],
+    owner: SpanOwner,
+    summary: ImportSummary,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Insert the planned articles and spans in batches and commit once."""
+    article_table = Article.__table__
+    now = utcnow()
+    inserted_ids: dict[str, int] = {}
+    done = 0
+    for batch in _chunks(planned):
+        rows = [
+            {
+                "external_id": item.record.external_id,
+                "text": item.record.text,
+                "content_hash": item.record.content_hash,
+                "meta": item.record.meta,
+                "imported_at": now,
+            }
+            for item in batch
+            if item.new
+        ]
+        if rows:
+            inserted = session.execute(
+                insert(article_table).returning(article_table.c.external_id, article_table.c.id),
+                rows,
+            )
+            inserted_ids.update((external_id, article_id) for external_id, article_id in inserted)
+        span_rows = [
+            {
+                "article_id": (
+                    item.article_id if item.article_id is not None else inserted_ids[item.record.external_id]
+                ),
+                **span,
+                "origin": owner.origin,
+                "owner_id": owner.owner_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for item in batch
+            for span in item.spans
+        ]
+        if span_rows:
+            session.execute(insert(Span.__table__), span_rows)
+        summary.new += len(rows)
+        summary.unchanged += len(batch) - len(rows)
+        summary.spans_added += len(span_rows)
+        done += len(batch)
+        if progress:
+            progress(done, len(planned))
+    session.commit()
+
+
+def import_paths(
+    session: Session,
+    paths: list[Path],
+    *,
+    origin: str = "gold",
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Import the articles (and spans) of ``paths`` and commit; on any problem raise BadImport, writing nothing.
+
+    ``origin`` is gold, model or annotator:NAME and applies to spans in JSONL
+    files. Ids are stripped of surrounding whitespace; a JSON integer id is
+    taken as its decimal string. Texts are kept exactly as read. Articles
+    already stored with the same text are left as they are (metadata
+    included), and spans they already have are not added again.
+    """
+    owner = _parse_origin(session, origin)
+    problems = Problems()
+    files: list[Path] = []
+    records: list[Record] = []
+    for path in paths:
+        for each in files_in(path, problems):
+            files.append(each)
+            records.extend(read_file(each, problems))
+    if progress:
+        progress(0, len(records))
+    planned = plan(session, records, owner, problems)
+    if problems:
+        session.rollback()
+        raise problems.error()
+    summary = ImportSummary(files=len(files), records=len(records))
+    try:
+        write(session, planned, owner, summary, progress)
+    except IntegrityError as error:
+        # Validation passed, so another import stored one of these ids meanwhile.
+        session.rollback()
+        raise BadImport(
+            str(files[0]), None, "another import stored some of these articles meanwhile; run this one again"
+        ) from error
+    return summary
