@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,19 @@ def default_database_url(instance_path: str | os.PathLike[str]) -> str:
 def load_or_create_secret_key(instance_path: str | os.PathLike[str]) -> str:
     """Return the instance's secret key, generating and keeping it on first use."""
     path = Path(instance_path) / "secret_key"
-    if path.exists():
-        return path.read_text(encoding="ascii").strip()
-    key = secrets.token_hex(32)
-    # Written owner-readable only, since the key signs every session cookie.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key)
-    return key
+    if not path.exists():
+        # Write a private temporary file, then link it into place: of several
+        # workers starting at once, one wins and all read the same complete key.
+        fd, temporary = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    return path.read_text(encoding="ascii").strip()
 
 
 def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -16,7 +16,9 @@ from tests.conftest import SEEDS
 @pytest.fixture
 def fresh_app(tmp_path):
     """An app on a database with no schema at all, as on a first run."""
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "SECRET_KEY": "k"})
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "SECRET_KEY": "k"}
+    )
     yield app
     app.extensions["annotator.engine"].dispose()
 

@@ -25,7 +25,9 @@ def test_every_command_has_help_text(runner, command):
 
 
 def test_user_add_with_password_from_stdin(runner, db_session):
-    result = runner.invoke(main, ["user", "add", "rev", "--role", "reviewer", "--password-stdin"], input="s3cret\n")
+    result = runner.invoke(
+        main, ["user", "add", "rev", "--role", "reviewer", "--password-stdin"], input="s3cret\n"
+    )
     assert result.exit_code == 0, result.output
     assert "Added reviewer 'rev'" in result.output
     user = get_user_by_name(db_session, "rev")

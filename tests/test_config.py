@@ -65,3 +65,12 @@ def test_postgres_url_gets_the_psycopg_driver():
 
     assert normalize_url("postgresql://postgres@127.0.0.1/test").startswith("postgresql+psycopg://")
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_secret_key_is_the_same_for_workers_starting_together(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = set(pool.map(lambda _: load_or_create_secret_key(tmp_path), range(32)))
+    assert len(keys) == 1
+    assert [path.name for path in tmp_path.iterdir()] == ["secret_key"]

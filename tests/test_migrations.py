@@ -12,7 +12,14 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, select
 
-from annotator.db import current_revision, head_revision, make_engine, normalize_url, schema_is_current, upgrade
+from annotator.db import (
+    current_revision,
+    head_revision,
+    make_engine,
+    normalize_url,
+    schema_is_current,
+    upgrade,
+)
 from annotator.models import Article
 from tests.conftest import BACKENDS, POSTGRES_URL
 
