@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import click
 from flask import current_app
@@ -27,6 +32,34 @@ def main(ctx: click.Context) -> None:
     # Tests hand in their own app through the ScriptInfo; everyone else gets the factory's.
     if ctx.obj is None:
         ctx.obj = ScriptInfo(create_app=create_app, set_debug_flag=False, load_dotenv_defaults=False)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """Yield a ``progress(done, total)`` callback that draws a bar on standard error."""
+    with click.progressbar(length=0, label=label, file=sys.stderr) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        yield advance
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[IO[str]]:
+    """Yield a text file that appears at ``path`` only when the block succeeds ('-': stdout)."""
+    if str(path) == "-":
+        yield click.get_text_stream("stdout")
+        return
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            yield out
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 # --- database ----------------------------------------------------------------
@@ -77,17 +110,11 @@ def import_command(paths: tuple[Path, ...], origin: str) -> None:
     """
     from annotator.services.importer import import_paths
 
-    with session_scope(get_engine()) as session:
-        with click.progressbar(length=0, label="Importing", file=sys.stderr) as bar:
-
-            def advance(done: int, total: int) -> None:
-                bar.length = total
-                bar.update(done - bar.pos)
-
-            try:
-                summary = import_paths(session, list(paths), origin=origin, progress=advance)
-            except BadImport as error:
-                raise click.ClickException(f"{error}\nNothing was imported.") from error
+    with session_scope(get_engine()) as session, progress_bar("Importing") as advance:
+        try:
+            summary = import_paths(session, list(paths), origin=origin, progress=advance)
+        except BadImport as error:
+            raise click.ClickException(f"{error}\nNothing was imported.") from error
     click.echo(summary.describe())
 
 
@@ -174,6 +201,7 @@ def demo(port: int, no_serve: bool) -> None:
     with session_scope(get_engine()) as session:
         summary = import_paths(session, [resource_dir("seeds")], origin="gold")
         click.echo(summary.describe())
+        click.echo(_preannotate_with_progress(session, model=current_app.config.get("MODEL")).describe())
         ensure_user(session, "demo", "demo", role=Role.ADMIN.value)
     click.echo(
         "Demo mode: log in as user 'demo' with password 'demo' "
@@ -181,3 +209,79 @@ def demo(port: int, no_serve: bool) -> None:
     )
     if not no_serve:
         current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+
+
+# --- pre-annotation and export -------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--model", default=None, help="spaCy model name or path (default: ANNOTATOR_MODEL, then en_core_web_sm)."
+)
+@click.option(
+    "--batch-size",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Articles per batch and commit.",
+)
+@click.option(
+    "--n-process", default=1, show_default=True, type=click.IntRange(1), help="Worker processes for spaCy."
+)
+@click.option("--force", is_flag=True, help="Redo every article, replacing its model spans.")
+@with_appcontext
+def preannotate(model: str | None, batch_size: int, n_process: int, force: bool) -> None:
+    """Propose ACTOR, LOCATION and CASUALTY spans for articles the model has not seen.
+
+    Each batch is committed with its spans, so a run that is stopped resumes
+    where it left off without duplicates.
+    """
+    model = model or current_app.config.get("MODEL")
+    with session_scope(get_engine()) as session:
+        summary = _preannotate_with_progress(
+            session, model=model, batch_size=batch_size, n_process=n_process, force=force
+        )
+    click.echo(summary.describe())
+
+
+def _preannotate_with_progress(session, **options):
+    from annotator.services.preannotate import preannotate as run_preannotate
+
+    with progress_bar("Pre-annotating") as advance:
+        return run_preannotate(session, progress=advance, **options)
+
+
+@main.command()
+@click.option(
+    "--origin", default="gold", show_default=True, help="Whose spans: gold, model or annotator:NAME."
+)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["jsonl"]),
+    default="jsonl",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="File to write ('-' for standard output).",
+)
+@with_appcontext
+def export(origin: str, format_: str, output: Path) -> None:
+    """Write the spans of one origin in the gold JSONL format of the guidelines."""
+    from annotator.errors import NotFound
+    from annotator.services.export import export_jsonl
+    from annotator.services.origins import parse_origin
+
+    with session_scope(get_engine()) as session:
+        try:
+            source = parse_origin(session, origin)
+        except (NotFound, ValueError) as error:
+            raise click.ClickException(str(error)) from error
+        with atomic_output(output) as out:
+            written = export_jsonl(session, source, out)
+    click.echo(f"Wrote {written} articles with {origin} spans to {output}.", err=True)

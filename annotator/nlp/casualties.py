@@ -1,0 +1,510 @@
+"""The ``conflict_casualties`` component: figures of people killed or wounded.
+
+For every number expression ("nine", "1,800", "at least 35", "dozens of") it
+finds the group the number counts ("civilians", "government troops"), follows
+the dependency parse up to the word that says what happened to them
+("killed", "dead", "wounded", "lost their lives") and fills the attributes of
+GUIDELINES.md. A figure that no harm word governs (troop numbers, fighters
+taking part, populations, displaced families) is no casualty. Results go to
+``doc.spans[spans_key]`` with ``Span._.attrs`` and ``Span._.source`` set;
+``conflict_entities`` turns them into ``doc.ents``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import srsly
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+from spacy.util import ensure_path
+
+from annotator.labels import CASUALTY
+from annotator.nlp import extensions  # noqa: F401  (registers Span._.attrs and Span._.source)
+from annotator.nlp.numbers import qualifier_length, read_count
+from annotator.nlp.resources import default_casualty_data
+
+SOURCE = "casualty:rules"
+
+# Numbers inside these entities are dates, times, money or measures, not people.
+NOT_PEOPLE_ENTS = frozenset({"DATE", "TIME", "MONEY", "PERCENT", "ORDINAL", "QUANTITY"})
+# Dependencies along which a counted noun hands its role to the word it hangs
+# on: coordinated and apposed figures share one predicate.
+LIST_DEPS = frozenset({"conj", "appos"})
+ARGUMENT_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "attr", "oprd", "npadvmod", "ROOT"})
+COMPLEMENT_DEPS = frozenset({"xcomp", "oprd", "acomp", "ccomp", "attr"})
+MODIFIER_DEPS = frozenset({"amod", "acl", "relcl", "appos"})
+# Prepositions that keep a figure inside a larger one: "dozens of people",
+# "57 people, including 35 civilians", "among them 12 children".
+PART_PREPS = frozenset({"of", "including", "among", "like"})
+BREAKDOWN_WORDS = frozenset({"including", "among", "them", "incl", "includes", "included"})
+DASHES = frozenset({"-", "–", "—"})
+MAX_WALK = 8
+
+
+@dataclass
+class Figure:
+    """A number expression found in a doc, with what it counts and what happened to them."""
+
+    start: int  # first token, qualifier included
+    end: int  # one past the last token of the counted group
+    number_end: int
+    head: Token  # where the parse walk starts: the counted noun or the number itself
+    nouns: list[Token]
+    count: int | None
+    qualifier: str
+    harm: Token | None = None
+    outcome: str | None = None
+    group: str = "mixed_or_unknown"
+
+
+@Language.factory(
+    "conflict_casualties",
+    default_config={"spans_key": "casualties"},
+    requires=["token.dep", "token.tag"],
+    assigns=["doc.spans"],
+)
+def make_casualty_recognizer(nlp: Language, name: str, spans_key: str) -> CasualtyRecognizer:
+    """Create the casualty component; its word lists load from ``data/`` on first use."""
+    return CasualtyRecognizer(nlp.vocab, name=name, spans_key=spans_key)
+
+
+class CasualtyRecognizer:
+    """Find casualty figures and their attributes through the dependency parse."""
+
+    def __init__(self, vocab, *, name: str = "conflict_casualties", spans_key: str = "casualties", data=None):
+        self.vocab = vocab
+        self.name = name
+        self.spans_key = spans_key
+        self.data: dict[str, Any] | None = None
+        if data is not None:
+            self.set_data(data)
+
+    # -- data -----------------------------------------------------------------
+    def load_defaults(self) -> None:
+        """Load the word lists of ``data/casualty.toml`` and ``data/actors.txt``."""
+        self.set_data(default_casualty_data())
+
+    def set_data(self, data: dict[str, Any]) -> None:
+        """Use ``data`` (as returned by ``resources.default_casualty_data``) from now on."""
+        self.data = data
+        lexicon = data["lexicon"]
+        harm = lexicon["harm"]
+        self.lexicon = lexicon
+        self.outcomes = {
+            word: outcome for outcome in ("killed", "wounded", "killed_or_wounded") for word in harm[outcome]
+        }
+        self.life_verbs = set(harm["life_verbs"])
+        self.life_nouns = set(harm["life_nouns"])
+        self.toll_nouns = set(harm["toll_nouns"])
+        self.reporting_verbs = set(harm["reporting_verbs"])
+        self.non_event_tags = set(harm["non_event_tags"])
+        self.linking_verbs = set(harm["linking_verbs"])
+        numbers = lexicon["numbers"]
+        self.vague = set(numbers["vague"])
+        self.multipliers = set(numbers["multipliers"])
+        self.scales = set(numbers["scales"])
+        groups = lexicon["groups"]
+        self.word_groups: dict[str, str] = {}
+        for group in ("civilian", "security", "militant", "mixed_or_unknown"):
+            for word in groups[group]:
+                self.word_groups.setdefault(word, group)
+        self.generic = set(groups["generic"])
+        self.anaphoric = set(groups["anaphoric"])
+        self.pronouns = set(groups["pronouns"])
+        kind_groups = {"armed": "militant", "state": "security"}
+        self.actor_groups = {
+            actor["name"].lower(): kind_groups[actor["kind"]]
+            for actor in data["actors"]
+            if actor["kind"] in kind_groups
+        }
+
+    def _ensure_data(self) -> None:
+        if self.data is None:
+            self.load_defaults()
+
+    # -- spaCy component protocol -------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        self._ensure_data()
+        doc.spans[self.spans_key] = self.find(doc)
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], *, batch_size: int = 128) -> Iterable[Doc]:
+        for doc in docs:
+            yield self(doc)
+
+    def to_disk(self, path, *, exclude=tuple()) -> None:
+        self._ensure_data()
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / "casualty.json", self.data)
+
+    def from_disk(self, path, *, exclude=tuple()) -> CasualtyRecognizer:
+        self.set_data(srsly.read_json(Path(path) / "casualty.json"))
+        return self
+
+    def to_bytes(self, *, exclude=tuple()) -> bytes:
+        self._ensure_data()
+        return srsly.msgpack_dumps(self.data)
+
+    def from_bytes(self, data: bytes, *, exclude=tuple()) -> CasualtyRecognizer:
+        self.set_data(srsly.msgpack_loads(data))
+        return self
+
+    # -- finding figures -------------------------------------------------------
+    def find(self, doc: Doc) -> list[Span]:
+        """Return the casualty spans of ``doc`` with ``Span._.attrs`` filled."""
+        self._ensure_data()
+        figures = []
+        i = 0
+        while i < len(doc):
+            if not self.is_number(doc[i]):
+                i += 1
+                continue
+            end = self._number_end(doc, i)
+            figure = self._figure(doc, i, end)
+            if figure is not None:
+                figures.append(figure)
+            i = end
+        for figure in figures:
+            if figure.outcome is not None:
+                continue
+            found = self.find_harm(figure.head) or self._adjacent_harm(doc, figure)
+            if found is not None:
+                figure.harm, figure.outcome = found
+        self._inherit(doc, figures)
+        spans = []
+        for figure in figures:
+            if figure.outcome is None:
+                continue
+            span = Span(doc, figure.start, figure.end, label=CASUALTY)
+            span._.attrs = {
+                "count": figure.count,
+                "qualifier": figure.qualifier,
+                "outcome": figure.outcome,
+                "group": figure.group,
+            }
+            span._.source = SOURCE
+            spans.append(span)
+        return spans
+
+    def is_number(self, token: Token) -> bool:
+        """Return whether ``token`` starts or continues a number expression that may count people."""
+        if token.ent_type_ in NOT_PEOPLE_ENTS:
+            return False
+        lower = token.lower_
+        if lower in self.vague or lower in self.multipliers:
+            return token.tag_ in ("NNS", "NN", "CD", "NNP", "NNPS", "")
+        # Ordinals and "one" as a pronoun are like_num too; the tag tells them apart.
+        return token.like_num and token.tag_ in ("CD", "")
+
+    def _number_end(self, doc: Doc, start: int) -> int:
+        end = start + 1
+        while end < len(doc):
+            token = doc[end]
+            lower = token.lower_
+            if self.is_number(token) or lower in self.scales or lower in self.multipliers:
+                end += 1
+            elif (
+                token.text in DASHES
+                and not token.whitespace_
+                and end + 1 < len(doc)
+                and self.is_number(doc[end + 1])
+            ):
+                end += 1  # "twenty-five"
+            elif (
+                lower == "of"
+                and doc[end - 1].lower_ in self.vague
+                and end + 1 < len(doc)
+                and doc[end + 1].lower_ in self.vague
+            ):
+                end += 1  # "tens of thousands"
+            elif (
+                lower == "and"
+                and doc[end - 1].lower_ in self.scales
+                and end + 1 < len(doc)
+                and self.is_number(doc[end + 1])
+            ):
+                end += 1  # "one hundred and twenty"
+            else:
+                break
+        return end
+
+    def _figure(self, doc: Doc, start: int, end: int) -> Figure | None:
+        number_start = start
+        if doc[start].lower_ in self.multipliers and start > 0 and doc[start - 1].lower_ == "a":
+            number_start = start - 1  # "a dozen"
+            if start > 1 and doc[start - 2].lower_ == "half":
+                number_start = start - 2  # "half a dozen"
+        words = [token.text for token in doc[number_start:end]]
+        vague = any(word.lower() in self.vague for word in words)
+        count = None if vague else read_count(words, lexicon=self.lexicon)
+        if count is None and not vague:
+            return None
+        before = [token.lower_ for token in doc[max(0, number_start - 4) : number_start]]
+        size = 0
+        qualifier = None
+        for offset in range(len(before)):
+            size, qualifier = qualifier_length(before[offset:], lexicon=self.lexicon)
+            if size and size == len(before) - offset:
+                break
+            size, qualifier = 0, None
+        qualifier = "vague" if vague else qualifier or "exact"
+        first = number_start - size
+        root = doc[number_start:end].root
+        noun = None
+        if root.lower_ in self.vague or root.lower_ in self.multipliers:
+            noun = next(
+                (
+                    child
+                    for prep in root.rights
+                    if prep.lower_ == "of"
+                    for child in prep.rights
+                    if child.dep_ == "pobj"
+                ),
+                None,
+            )
+        if noun is None and root.dep_ == "nummod" and end <= root.head.i <= end + 4:
+            noun = root.head
+        if noun is None:
+            # "18 of the attackers", "two of them"
+            part = next(
+                (
+                    child
+                    for prep in root.rights
+                    if prep.lower_ == "of" and prep.i == end
+                    for child in prep.rights
+                    if child.dep_ == "pobj"
+                ),
+                None,
+            )
+            if part is not None and (self.is_person(part) or part.lower_ in self.pronouns):
+                return Figure(first, part.i + 1, end, root, [part], count, qualifier)
+        if noun is None:
+            # A bare number standing for people ("killed 12", "Scores dead").
+            return Figure(first, end, end, root, [], count, qualifier)
+        if noun.lower_ in self.outcomes:
+            # "more than 300 casualties", "12 deaths": the noun is the harm word.
+            figure = Figure(first, noun.i + 1, end, noun, [], count, qualifier)
+            figure.harm, figure.outcome = noun, self.outcomes[noun.lower_]
+            return figure
+        if not self.is_person(noun):
+            return None
+        nouns = [noun]
+        for conjunct in noun.conjuncts:
+            if conjunct.i < noun.i:
+                continue
+            # "two policemen and a civilian": a conjunct with its own number or
+            # article is a figure of its own.
+            if not self.is_person(conjunct) or any(
+                child.dep_ in ("nummod", "det") for child in conjunct.children
+            ):
+                break
+            nouns.append(conjunct)
+        if len(nouns) == 1 and noun.lower_ in self.generic:
+            part = next(
+                (
+                    child
+                    for prep in noun.rights
+                    if prep.lower_ == "of" and prep.i == noun.i + 1
+                    for child in prep.rights
+                    if child.dep_ == "pobj"
+                ),
+                None,
+            )
+            if part is not None and self.is_person(part):
+                # "7 members of the security forces" counts security forces.
+                root_noun = noun if root.dep_ == "nummod" else root
+                return Figure(first, part.i + 1, end, root_noun, [part], count, qualifier)
+        # "dozens of people" hangs on "dozens"; "35 civilians" on "civilians".
+        head = root if noun.head.i == root.i or noun.head.head.i == root.i else noun
+        return Figure(first, nouns[-1].i + 1, end, head, nouns, count, qualifier)
+
+    def is_person(self, token: Token) -> bool:
+        """Return whether a counted noun names people ("civilians", "Taliban", "Palestinians")."""
+        lower = token.lower_
+        if lower in self.word_groups or lower in self.actor_groups:
+            return True
+        return token.ent_type_ == "NORP" and token.tag_ in ("NNPS", "NNS")
+
+    # -- linking to the harm word ------------------------------------------------
+    def harm_outcome(self, token: Token) -> str | None:
+        """Return the outcome a harm word states, or None if it states none here."""
+        outcome = self.outcomes.get(token.lower_)
+        if outcome is None:
+            if token.lower_ in self.life_verbs and any(
+                child.dep_ == "dobj" and child.lower_ in self.life_nouns for child in token.children
+            ):
+                return "killed"
+            return None
+        if token.tag_ in self.non_event_tags or any(child.dep_ == "neg" for child in token.children):
+            return None  # "threatened to kill 100", "no one was killed"
+        return outcome
+
+    def _combined_outcome(self, harm: Token, outcome: str, *, role: str = "dobj") -> str:
+        # "killed or wounded 18 soldiers", "12 people were killed or wounded":
+        # a coordinated harm word of the other kind that lacks a figure in the
+        # same role shares this one, which then counts both.
+        roles = ("dobj",) if role == "dobj" else ("nsubj", "nsubjpass")
+        for other in harm.conjuncts:
+            other_outcome = self.outcomes.get(other.lower_)
+            if other_outcome is None or other_outcome == outcome:
+                continue
+            if not any(child.dep_ in roles for child in other.children):
+                return "killed_or_wounded"
+        return outcome
+
+    def find_harm(self, token: Token) -> tuple[Token, str] | None:
+        """Follow the parse up from a figure to the word saying it was killed or wounded."""
+        start = token
+        for _ in range(MAX_WALK):
+            # Only people carry their fate as a modifier ("civilians killed in
+            # the strike"); "clashes that killed ..." says nothing of a figure
+            # hanging on "clashes".
+            if token is start or self.is_person(token):
+                for child in token.children:
+                    if child.dep_ in MODIFIER_DEPS and (outcome := self.harm_outcome(child)):
+                        return child, self._combined_outcome(child, outcome)
+            head = token.head
+            dep = token.dep_
+            if head.i == token.i:
+                return None
+            if (
+                dep in ("nummod", "quantmod", "compound")
+                or dep in LIST_DEPS
+                and head.tag_.startswith(("NN", "CD", "PRP"))
+            ):
+                token = head
+            elif dep == "pobj":
+                if head.lower_ in PART_PREPS:
+                    if outcome := self.outcomes.get(head.head.lower_):
+                        return head.head, outcome  # "the deaths of 12 people"
+                    token = head.head
+                elif head.lower_ in ("to", "at") and (toll := self._toll(head.head)):
+                    return toll
+                else:
+                    return None
+            elif dep in ARGUMENT_DEPS:
+                if outcome := self.harm_outcome(head):
+                    return head, self._combined_outcome(head, outcome, role=dep)
+                if head.lower_ in self.linking_verbs and (found := self._among(head)):
+                    return found
+                if head.lower_ in self.reporting_verbs:
+                    # "12 soldiers were reported killed", "left 12 people dead"
+                    for child in head.children:
+                        if child.dep_ in COMPLEMENT_DEPS and (outcome := self.harm_outcome(child)):
+                            return child, self._combined_outcome(child, outcome)
+                return None
+            else:
+                return None
+        return None
+
+    def _adjacent_harm(self, doc: Doc, figure: Figure) -> tuple[Token, str] | None:
+        # "... and nearly 1,000 injured": the parse may hang the figure on the
+        # wrong verb, but a harm participle right after it speaks of it.
+        if figure.end >= len(doc):
+            return None
+        following = doc[figure.end]
+        if following.tag_ in ("VBN", "JJ") and (outcome := self.harm_outcome(following)):
+            return following, outcome
+        return None
+
+    def _among(self, verb: Token) -> tuple[Token, str] | None:
+        # "three peacekeepers were among those killed / among the dead"
+        for prep in verb.children:
+            if prep.dep_ == "prep" and prep.lower_ == "among":
+                for group in prep.children:
+                    if outcome := self.harm_outcome(group):
+                        return group, outcome
+                    for child in group.children:
+                        if child.dep_ in MODIFIER_DEPS and (outcome := self.harm_outcome(child)):
+                            return child, outcome
+        return None
+
+    def _toll(self, verb: Token) -> tuple[Token, str] | None:
+        # "the death toll rose to 45", "put the toll at 12".
+        for child in verb.children:
+            if child.dep_ in ("nsubj", "nsubjpass", "dobj") and child.lower_ in self.toll_nouns:
+                for modifier in child.lefts:
+                    if outcome := self.outcomes.get(modifier.lower_):
+                        return child, outcome
+                return child, "killed"
+        return None
+
+    # -- second pass: breakdowns and "others" ------------------------------------
+    def _inherit(self, doc: Doc, figures: list[Figure]) -> None:
+        previous: Figure | None = None
+        for figure in figures:
+            same_sentence = previous is not None and _same_sentence(doc, previous.start, figure.start)
+            if (
+                figure.outcome is None
+                and same_sentence
+                and previous.outcome
+                and self._is_breakdown(doc, figure)
+            ):
+                figure.outcome = previous.outcome  # "57 people - including 35 civilians, ..."
+            anaphoric = len(figure.nouns) == 1 and figure.nouns[0].lower_ in self.anaphoric
+            if (
+                figure.outcome is None
+                and anaphoric
+                and same_sentence
+                and figure.nouns[0].lower_ in self.pronouns
+            ):
+                figure.outcome = previous.outcome  # "wounded three civilians, two of them seriously"
+            if anaphoric and same_sentence:
+                figure.group = previous.group  # "killed two policemen and wounded three others"
+            else:
+                figure.group = self.group(doc, figure)
+            if figure.outcome is not None:
+                previous = figure
+
+    def _is_breakdown(self, doc: Doc, figure: Figure) -> bool:
+        # The figure belongs to a list opened by "including"/"among them"
+        # before it, in the same sentence.
+        for token in figure.head.ancestors:
+            if token.lower_ in BREAKDOWN_WORDS:
+                return True
+        window = doc[max(0, figure.start - 12) : figure.start]
+        return any(token.lower_ in BREAKDOWN_WORDS for token in window)
+
+    def group(self, doc: Doc, figure: Figure) -> str:
+        """Return the GUIDELINES.md group of the people a figure counts."""
+        if not figure.nouns:
+            return "mixed_or_unknown"
+        groups = set()
+        for noun in figure.nouns:
+            modifiers = [token for token in doc[noun.left_edge.i : noun.i] if token.i >= figure.number_end]
+            groups.add(self._noun_group(noun, modifiers))
+        return groups.pop() if len(groups) == 1 else "mixed_or_unknown"
+
+    def _noun_group(self, noun: Token, modifiers: list[Token]) -> str:
+        lower = noun.lower_
+        group = self.word_groups.get(lower) or self.actor_groups.get(lower)
+        if group is None or lower in self.generic:
+            from_modifiers = self._modifier_group(modifiers)
+            if from_modifiers is not None:
+                return from_modifiers
+        return group or "mixed_or_unknown"
+
+    def _modifier_group(self, modifiers: list[Token]) -> str | None:
+        words = [token.lower_ for token in modifiers]
+        # Actor names first, longest first ("Islamic State fighters").
+        for size in range(len(words), 0, -1):
+            for begin in range(len(words) - size + 1):
+                group = self.actor_groups.get(" ".join(words[begin : begin + size]))
+                if group is not None:
+                    return group
+        for word in reversed(words):
+            group = self.word_groups.get(word)
+            if group is not None and group != "mixed_or_unknown":
+                return group
+        return None
+
+
+def _same_sentence(doc: Doc, first: int, second: int) -> bool:
+    if not doc.has_annotation("SENT_START"):
+        return True
+    return doc[first].sent.start == doc[second].sent.start

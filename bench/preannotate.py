@@ -1,0 +1,94 @@
+"""Measure the pre-annotator against the stock spaCy pipeline on the same texts.
+
+Builds N articles (default 1,000) by shuffling the paragraphs of the seed
+articles, imports them into a fresh SQLite database, then times, in one run:
+
+- baseline: ``spacy.load(model)`` with every component, ``list(nlp.pipe(texts))``;
+- annotator: ``preannotate(session)``, database writes included.
+
+Model loading is timed apart from both. Prints docs/s for each and the ratio
+annotator / baseline (above 1.0: the pre-annotator is faster).
+
+    .venv/bin/python bench/preannotate.py [--n 1000] [--batch-size 64] [--model NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import spacy
+from sqlmodel import Session
+
+from annotator import resource_dir
+from annotator.db import make_engine, upgrade
+from annotator.nlp import default_model_name, load_pipeline
+from annotator.services.importer import import_paths
+from annotator.services.preannotate import preannotate
+
+
+def make_texts(n: int, *, seed: int = 7) -> list[str]:
+    """Return ``n`` article texts made of 6 to 14 shuffled seed paragraphs each."""
+    paragraphs = [
+        paragraph
+        for path in sorted(resource_dir("seeds").glob("*.txt"))
+        for paragraph in path.read_text(encoding="utf-8").split("\n\n")
+        if paragraph.strip()
+    ]
+    rng = random.Random(seed)
+    return ["\n\n".join(rng.sample(paragraphs, rng.randint(6, 14))) for _ in range(n)]
+
+
+def write_corpus(texts: list[str], folder: Path) -> Path:
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    for index, text in enumerate(texts):
+        (corpus / f"bench_{index:05d}.txt").write_text(text, encoding="utf-8")
+    return corpus
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="number of articles")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--model", default=None, help="spaCy model (default: annotator's default)")
+    args = parser.parse_args()
+    model = args.model or default_model_name()
+    texts = make_texts(args.n)
+    characters = sum(map(len, texts))
+    print(f"{args.n} articles, {characters / args.n:.0f} characters each on average, model {model}")
+
+    started = time.perf_counter()
+    stock = spacy.load(model)
+    stock_load = time.perf_counter() - started
+    started = time.perf_counter()
+    for _doc in stock.pipe(texts, batch_size=args.batch_size):
+        pass
+    stock_seconds = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
+        upgrade(engine)
+        with Session(engine) as session:
+            import_paths(session, [write_corpus(texts, Path(folder))])
+            started = time.perf_counter()
+            nlp = load_pipeline(model=model)
+            ours_load = time.perf_counter() - started
+            started = time.perf_counter()
+            summary = preannotate(session, nlp=nlp, batch_size=args.batch_size)
+            ours_seconds = time.perf_counter() - started
+        engine.dispose()
+    assert summary.articles == args.n, summary
+
+    stock_rate, ours_rate = args.n / stock_seconds, args.n / ours_seconds
+    print(f"{'':34}{'docs/s':>10}{'seconds':>10}{'load s':>9}")
+    print(f"{'stock spacy.load + nlp.pipe':34}{stock_rate:10.1f}{stock_seconds:10.2f}{stock_load:9.2f}")
+    print(f"{'annotator preannotate (+ writes)':34}{ours_rate:10.1f}{ours_seconds:10.2f}{ours_load:9.2f}")
+    print(f"ratio annotator / stock: {ours_rate / stock_rate:.2f}x  ({summary.spans} spans written)")
+
+
+if __name__ == "__main__":
+    main()

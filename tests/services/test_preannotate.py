@@ -1,0 +1,114 @@
+"""Pre-annotation stores the pipeline's spans as origin ``model``, once, resumably."""
+
+from __future__ import annotations
+
+import pytest
+from annotator.services.preannotate import count_pending, preannotate
+from sqlmodel import func, select
+
+from annotator.labels import LABELS, spans_errors
+from annotator.models import Article, Span
+from tests.factories import make_article, make_span
+
+pytestmark = pytest.mark.model
+
+TEXTS = {
+    "kabul": "KABUL, Afghanistan – A suicide bomber killed at least 12 civilians in Kabul on Monday, "
+    "the Interior Ministry said.",
+    "aleppo": "Syrian government forces shelled Aleppo, wounding 14 people, activists said.",
+    "quiet": "The weather was mild and the markets were open.",
+}
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    from annotator.nlp import load_pipeline
+
+    return load_pipeline()
+
+
+@pytest.fixture
+def articles(session):
+    return {key: make_article(session, external_id=key, text=text) for key, text in TEXTS.items()}
+
+
+def _model_spans(session):
+    return session.exec(
+        select(Span).where(Span.origin == "model").order_by(Span.article_id, Span.start)
+    ).all()
+
+
+def test_preannotate_stores_valid_model_spans(session, articles, nlp):
+    summary = preannotate(session, nlp=nlp)
+    assert summary.articles == 3
+    spans = _model_spans(session)
+    assert summary.spans == len(spans) > 0
+    assert {span.label for span in spans} <= set(LABELS)
+    for article in articles.values():
+        mine = [
+            {"start": s.start, "end": s.end, "label": s.label, "attrs": s.attrs}
+            for s in spans
+            if s.article_id == article.id
+        ]
+        assert spans_errors(article.text, mine) == []
+    kabul = articles["kabul"]
+    casualty = next(s for s in spans if s.article_id == kabul.id and s.label == "CASUALTY")
+    assert kabul.text[casualty.start : casualty.end] == "at least 12 civilians"
+    assert casualty.attrs == {"count": 12, "qualifier": "at_least", "outcome": "killed", "group": "civilian"}
+    assert all(s.owner_id is None and s.source and summary.pipeline_version in s.source for s in spans)
+
+
+def test_preannotate_marks_articles_with_the_pipeline_version(session, articles, nlp):
+    summary = preannotate(session, nlp=nlp)
+    versions = set(session.exec(select(Article.preannotated_with)).all())
+    assert versions == {summary.pipeline_version}
+    assert count_pending(session) == 0
+
+
+def test_second_run_adds_nothing(session, articles, nlp):
+    preannotate(session, nlp=nlp)
+    before = len(_model_spans(session))
+    summary = preannotate(session, nlp=nlp)
+    assert summary.articles == 0
+    assert "Nothing to pre-annotate" in summary.describe()
+    assert len(_model_spans(session)) == before
+
+
+def test_force_replaces_model_spans_without_duplicates(session, articles, nlp):
+    preannotate(session, nlp=nlp)
+    before = [(s.article_id, s.start, s.end, s.label) for s in _model_spans(session)]
+    summary = preannotate(session, nlp=nlp, force=True, batch_size=2)
+    assert summary.articles == 3
+    assert [(s.article_id, s.start, s.end, s.label) for s in _model_spans(session)] == before
+
+
+def test_force_leaves_gold_and_annotator_spans_alone(session, articles, nlp):
+    gold = make_span(session, articles["quiet"], start=4, end=11, label="ACTOR", origin="gold")
+    preannotate(session, nlp=nlp, force=True)
+    assert session.get(Span, gold.id) is not None
+
+
+def test_interrupted_run_resumes_without_duplicates(session, articles, nlp):
+    class Stop(Exception):
+        pass
+
+    def stop_after_first_batch(done, total):
+        if done == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        preannotate(session, nlp=nlp, batch_size=1, progress=stop_after_first_batch)
+    session.rollback()
+    assert count_pending(session) == 2
+    first = len(_model_spans(session))
+    summary = preannotate(session, nlp=nlp, batch_size=1)
+    assert summary.articles == 2
+    complete = session.exec(select(func.count()).select_from(Span)).one()
+    fresh = preannotate(session, nlp=nlp, force=True)
+    assert fresh.spans == complete >= first
+
+
+def test_progress_reports_every_batch(session, articles, nlp):
+    calls = []
+    preannotate(session, nlp=nlp, batch_size=2, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 3), (2, 3), (3, 3)]
