@@ -36,3 +36,15 @@ class InvalidSpan(AnnotatorError):
 
 class StaleVersion(AnnotatorError):
     """An edit was made on an older version of the annotator's work."""
+
+
+class Forbidden(AnnotatorError):
+    """The user may not see or change this (another annotator's work, say)."""
+
+
+class InvalidEdit(AnnotatorError):
+    """An edit that cannot be applied as asked (an unknown status, a flag without a comment)."""
+
+
+class NothingToUndo(InvalidEdit):
+    """Undo was asked for, but the working copy has no edit left to undo."""

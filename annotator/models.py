@@ -120,3 +120,45 @@ class AnnotationState(SQLModel, table=True):
         # "Next article for this annotator": one lookup on (user, status) in article order.
         Index("ix_state_user_status_article", "user_id", "status", "article_id"),
     )
+
+
+class EditAction(enum.StrEnum):
+    ADD = "add"
+    DELETE = "delete"
+    RELABEL = "relabel"
+    RESIZE = "resize"
+    ATTRS = "attrs"
+    STATUS = "status"
+
+
+class SpanEdit(SQLModel, table=True):
+    """One edit of an annotator's working copy, kept so that it can be undone.
+
+    ``before`` and ``after`` are span snapshots (start, end, label, attrs): no
+    ``before`` means the edit added the span, no ``after`` that it deleted it.
+    A status change has neither. Undo applies the newest row in reverse and
+    deletes it.
+    """
+
+    __tablename__ = "span_edit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    state_id: int = Field(foreign_key="annotation_state.id", ondelete="CASCADE")
+    # The state version this edit produced.
+    version: int
+    action: str = Field(max_length=20)
+    # No foreign key: a deleted span's id stays here, and undo restores the span under it.
+    span_id: int | None = Field(default=None)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    status_before: str = Field(max_length=20)
+    comment_before: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "action IN ('add', 'delete', 'relabel', 'resize', 'attrs', 'status')", name="ck_span_edit_action"
+        ),
+        # "The newest edit of this state" is the last entry of this index.
+        UniqueConstraint("state_id", "version", name="uq_span_edit_state_version"),
+    )

@@ -6,8 +6,12 @@ import hmac
 import secrets
 
 from flask import Flask, abort, g, redirect, render_template, request, session, url_for
+from markupsafe import Markup, escape
+from werkzeug.exceptions import default_exceptions
 
 from annotator.db import get_session
+from annotator.errors import Forbidden, InvalidEdit, InvalidSpan, NotFound, SpanOverlap, StaleVersion
+from annotator.labels import CASUALTY_ATTRIBUTES, LABELS
 from annotator.services.users import get_user
 
 CSRF_FIELD = "csrf_token"
@@ -15,6 +19,15 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Endpoints reachable without a login.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+# The HTTP status each domain error is answered with.
+ERROR_STATUS = {
+    NotFound: 404,
+    Forbidden: 403,
+    StaleVersion: 409,
+    SpanOverlap: 422,
+    InvalidSpan: 422,
+    InvalidEdit: 422,
+}
 
 
 def is_htmx() -> bool:
@@ -42,6 +55,8 @@ def _check_csrf() -> None:
 
 
 def _load_user_and_guard() -> object | None:
+    # g outlives a request when an app context is already pushed (pytest-flask does).
+    g.pop("progress", None)
     user_id = session.get("user_id")
     g.user = get_user(get_session(), user_id) if user_id is not None else None
     if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
@@ -55,17 +70,44 @@ def _load_user_and_guard() -> object | None:
     return None
 
 
+def progress():
+    """Return the logged-in user's and the team's progress, computed once per request."""
+    from annotator.services.review import progress as count_progress
+
+    if "progress" not in g:
+        g.progress = count_progress(get_session(), g.user.id)
+    return g.progress
+
+
+def exact_text(text: str) -> Markup:
+    """Escape text for HTML so that the browser's text content is exactly ``text``.
+
+    The HTML parser turns a raw carriage return into a line feed; as a character
+    reference it survives, so character offsets into the text stay right.
+    """
+    return Markup(str(escape(text)).replace("\r", "&#13;"))
+
+
 def init_app(app: Flask) -> None:
     """Register the blueprints, the login guard, CSRF checks and error pages."""
-    from annotator.web import annotate, auth
+    from annotator.web import annotate, auth, guidelines, review
 
     app.before_request(_load_user_and_guard)
     app.register_blueprint(auth.bp)
     app.register_blueprint(annotate.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(guidelines.bp)
+    app.add_template_filter(exact_text, "exact")
 
     @app.context_processor
     def inject_globals() -> dict:
-        return {"csrf_token": csrf_token, "is_htmx": is_htmx}
+        return {
+            "csrf_token": csrf_token,
+            "is_htmx": is_htmx,
+            "progress": progress,
+            "LABELS": LABELS,
+            "CASUALTY_ATTRIBUTES": CASUALTY_ATTRIBUTES,
+        }
 
     @app.get("/")
     def index():
@@ -79,8 +121,15 @@ def init_app(app: Flask) -> None:
 
     for code in (400, 401, 403, 404, 405, 409, 422):
         app.register_error_handler(code, _render_error)
+    for error_class in ERROR_STATUS:
+        app.register_error_handler(error_class, _render_domain_error)
 
 
 def _render_error(error):
     template = "_error.html" if is_htmx() else "error.html"
     return render_template(template, error=error), error.code
+
+
+def _render_domain_error(error):
+    status = next(code for cls, code in ERROR_STATUS.items() if isinstance(error, cls))
+    return _render_error(default_exceptions[status](description=str(error)))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, g, render_template, request
 
 from annotator.db import get_session
-from annotator.services import articles
+from annotator.services import articles, review
 
 bp = Blueprint("annotate", __name__, url_prefix="/articles")
 
@@ -21,14 +21,24 @@ def list_articles():
     counts = articles.count_by_status(session, g.user.id)
     total = sum(counts.values())
     return render_template(
-        "annotate/list.html", rows=rows, counts=counts, total=total, page=page, page_size=PAGE_SIZE
+        "annotate/list.html",
+        rows=rows,
+        counts=counts,
+        total=total,
+        page=page,
+        page_size=PAGE_SIZE,
+        next_external_id=review.next_article(session, g.user.id),
     )
 
 
 @bp.get("/<path:external_id>")
 def show_article(external_id: str):
-    """Show one article's text."""
-    article = articles.get_article(get_session(), external_id)
-    if article is None:
-        abort(404, description=f"No article with id {external_id!r}.")
-    return render_template("annotate/article.html", article=article)
+    """Show an article with the user's spans (or, for reviewers, another annotator's) ready to edit."""
+    workspace = review.open_article(
+        get_session(),
+        external_id,
+        g.user,
+        annotator=request.args.get("annotator") or None,
+        selected=request.args.get("span", type=int),
+    )
+    return render_template("annotate/article.html", ws=workspace)

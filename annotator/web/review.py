@@ -1,0 +1,204 @@
+"""Edits of the logged-in annotator's working copy of an article, one request each.
+
+An htmx request gets back the fragments the edit changed (out-of-band swaps);
+a plain form post gets a 303 back to the article page. A refused edit
+(overlap, bad input, stale version) gets its 4xx status with the refreshed
+fragments and a message, or for a plain form the whole page.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from annotator.db import get_session
+from annotator.errors import InvalidEdit, InvalidSpan, SpanOverlap, StaleVersion
+from annotator.services import review
+from annotator.web import is_htmx
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+# Which parts of the page an edit response carries.
+EVERYTHING = frozenset({"spans", "status", "progress"})
+# The names of the controls every edit form carries, which are not the edit's own values.
+CONTROL_FIELDS = frozenset({"csrf_token", "version", "span"})
+
+
+@bp.after_request
+def _vary(response):
+    # Each URL here answers htmx with fragments and plain forms with a redirect or a page.
+    response.vary.add("HX-Request")
+    return response
+
+
+def _version() -> int:
+    version = request.form.get("version", type=int)
+    if version is None:
+        abort(400, description="The edit says nothing of the version it was made on; reload the page.")
+    return version
+
+
+def _number(name: str) -> int:
+    value = request.form.get(name, type=int)
+    if value is None:
+        raise InvalidSpan(f"Not saved: {name} must be a whole number, not {request.form.get(name)!r}.")
+    return value
+
+
+def _span_id() -> int:
+    span_id = request.form.get("span", type=int)
+    if span_id is None:
+        raise InvalidSpan("Not saved: no span was selected. Click a span first.")
+    return span_id
+
+
+def _respond(result: review.EditResult):
+    workspace = result.workspace
+    if is_htmx():
+        return render_template(
+            "annotate/_edit_response.html",
+            ws=workspace,
+            message=result.message,
+            message_kind="info",
+            changed=result.changed,
+        )
+    if result.message:
+        flash(result.message, "info")
+    selected = workspace.selected.id if workspace.selected else None
+    return redirect(
+        url_for("annotate.show_article", external_id=workspace.external_id, span=selected), code=303
+    )
+
+
+@bp.errorhandler(StaleVersion)
+@bp.errorhandler(SpanOverlap)
+@bp.errorhandler(InvalidSpan)
+@bp.errorhandler(InvalidEdit)
+def _refused(error):
+    """Answer a refused edit with its status, the message and the working copy as it now is."""
+    status = 409 if isinstance(error, StaleVersion) else 422
+    workspace = review.load_workspace(
+        get_session(),
+        request.view_args["article_id"],
+        g.user,
+        selected=request.form.get("span", type=int),
+        page=not is_htmx(),
+    )
+    if is_htmx():
+        return render_template(
+            "annotate/_edit_response.html",
+            ws=workspace,
+            message=str(error),
+            message_kind="error",
+            changed=EVERYTHING,
+        ), status
+    flash(str(error), "error")
+    return render_template("annotate/article.html", ws=workspace), status
+
+
+@bp.post("/<int:article_id>/spans")
+def add(article_id: int):
+    """Add a span over the selected characters, snapped to whole tokens."""
+    result = review.add_span(
+        get_session(),
+        article_id,
+        g.user,
+        version=_version(),
+        start=_number("start"),
+        end=_number("end"),
+        label=request.form.get("label", ""),
+    )
+    return _respond(result)
+
+
+@bp.get("/<int:article_id>/panel")
+def panel(article_id: int):
+    """Show the selected span's controls."""
+    selected = request.args.get("span", type=int)
+    workspace = review.load_workspace(
+        get_session(), article_id, g.user, annotator=request.args.get("annotator"), selected=selected
+    )
+    if selected is not None and workspace.selected is None:
+        abort(404, description="That span is gone (changed in another tab?); reload the page.")
+    if not is_htmx():
+        return redirect(
+            url_for(
+                "annotate.show_article",
+                external_id=workspace.external_id,
+                annotator=request.args.get("annotator"),
+                span=selected,
+            ),
+            code=303,
+        )
+    return render_template("annotate/_span_panel.html", ws=workspace)
+
+
+@bp.post("/<int:article_id>/label")
+def relabel(article_id: int):
+    """Give the selected span another label."""
+    result = review.relabel_span(
+        get_session(),
+        article_id,
+        g.user,
+        version=_version(),
+        span_id=_span_id(),
+        label=request.form.get("label", ""),
+    )
+    return _respond(result)
+
+
+@bp.post("/<int:article_id>/delete")
+def delete(article_id: int):
+    """Delete the selected span."""
+    result = review.delete_span(get_session(), article_id, g.user, version=_version(), span_id=_span_id())
+    return _respond(result)
+
+
+@bp.post("/<int:article_id>/resize")
+def resize(article_id: int):
+    """Grow or shrink the selected span by one token at one end (``move`` is e.g. ``grow-end``)."""
+    direction, _, edge = request.form.get("move", "").partition("-")
+    result = review.resize_span(
+        get_session(),
+        article_id,
+        g.user,
+        version=_version(),
+        span_id=_span_id(),
+        edge=edge,
+        direction=direction,
+    )
+    return _respond(result)
+
+
+@bp.post("/<int:article_id>/attrs")
+def attributes(article_id: int):
+    """Save the selected CASUALTY span's attributes."""
+    form = {name: value for name, value in request.form.items() if name not in CONTROL_FIELDS}
+    result = review.set_attributes(
+        get_session(),
+        article_id,
+        g.user,
+        version=_version(),
+        span_id=_span_id(),
+        attrs=review.parse_casualty_form(form),
+    )
+    return _respond(result)
+
+
+@bp.post("/<int:article_id>/status")
+def status(article_id: int):
+    """Accept, skip or flag the article."""
+    result = review.set_status(
+        get_session(),
+        article_id,
+        g.user,
+        version=_version(),
+        status=request.form.get("status", ""),
+        comment=request.form.get("comment"),
+    )
+    return _respond(result)
+
+
+@bp.post("/<int:article_id>/undo")
+def undo(article_id: int):
+    """Undo the newest edit."""
+    return _respond(review.undo(get_session(), article_id, g.user, version=_version()))

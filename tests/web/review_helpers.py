@@ -1,0 +1,124 @@
+"""Helpers for the review tests: read the article markup, post edits the way htmx and plain forms do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from sqlmodel import select
+
+from annotator.models import AnnotationState, Article, Span, User
+from tests.web.conftest import TEST_CSRF
+
+HTMX = {"HX-Request": "true", "X-CSRF-Token": TEST_CSRF}
+TEXT = (
+    "KABUL — Taliban fighters attacked a checkpoint in Helmand province on Monday, "
+    "killing at least 12 policemen, officials said."
+)
+CASUALTY_ATTRS = {"count": 12, "qualifier": "at_least", "outcome": "killed", "group": "security"}
+
+
+def at(phrase: str, text: str = TEXT) -> tuple[int, int]:
+    start = text.index(phrase)
+    return start, start + len(phrase)
+
+
+@dataclass
+class Element:
+    """An element of a page: its attributes, its text content and the <mark>s inside it."""
+
+    attrs: dict[str, str | None]
+    text: str = ""
+    marks: list[dict[str, str | None]] = field(default_factory=list)
+
+
+class _Finder(HTMLParser):
+    def __init__(self, selector: tuple[str, str]) -> None:
+        super().__init__(convert_charrefs=True)
+        self.selector = selector
+        self.found: Element | None = None
+        self.depth = 0
+        self.mark: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self.depth:
+            self.depth += 1
+            if tag == "mark":
+                self.mark = {**attrs, "text": ""}
+                self.found.marks.append(self.mark)
+        elif self.found is None and self.selector[0] in attrs and attrs[self.selector[0]] == self.selector[1]:
+            self.found = Element(attrs)
+            self.depth = 1
+
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+            if tag == "mark":
+                self.mark = None
+
+    def handle_data(self, data):
+        if self.depth:
+            self.found.text += data
+            if self.mark is not None:
+                self.mark["text"] += data
+
+
+def find(html: str, attribute: str, value: str) -> Element | None:
+    """Return the first element whose ``attribute`` is ``value`` (elements inside it must be closed)."""
+    finder = _Finder((attribute, value))
+    finder.feed(html)
+    return finder.found
+
+
+def article_text(html: str) -> Element:
+    element = find(html, "id", "article-text")
+    assert element is not None, "no article text in the page"
+    return element
+
+
+def hx_post(client, url: str, **data):
+    return client.post(url, data=data, headers=HTMX)
+
+
+def form_post(client, url: str, **data):
+    return client.post(url, data={**data, "csrf_token": TEST_CSRF})
+
+
+def user_id(session, username: str) -> int:
+    return session.exec(select(User.id).where(User.username == username)).one()
+
+
+def working_copy(session, article: Article, username: str) -> list[tuple[int, int, str, dict]]:
+    """Return (start, end, label, attrs) of a user's working copy, read fresh from the database."""
+    session.expire_all()
+    rows = session.exec(
+        select(Span).where(
+            Span.article_id == article.id,
+            Span.origin == "annotator",
+            Span.owner_id == user_id(session, username),
+        )
+    ).all()
+    return sorted((span.start, span.end, span.label, span.attrs) for span in rows)
+
+
+def span_id(session, article: Article, username: str, phrase: str) -> int:
+    start, end = at(phrase, article.text)
+    session.expire_all()
+    return session.exec(
+        select(Span.id).where(
+            Span.article_id == article.id,
+            Span.owner_id == user_id(session, username),
+            Span.start == start,
+            Span.end == end,
+        )
+    ).one()
+
+
+def state(session, article: Article, username: str) -> AnnotationState | None:
+    session.expire_all()
+    return session.exec(
+        select(AnnotationState).where(
+            AnnotationState.article_id == article.id, AnnotationState.user_id == user_id(session, username)
+        )
+    ).first()

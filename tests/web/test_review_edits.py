@@ -1,0 +1,454 @@
+"""Edits through the review routes: each answered with the fragments it changed, or refused with nothing saved."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import select
+
+from annotator.models import SpanEdit
+from tests.factories import make_article, make_span
+from tests.web.conftest import AuthActions
+from tests.web.review_helpers import (
+    CASUALTY_ATTRS,
+    HTMX,
+    TEXT,
+    article_text,
+    at,
+    find,
+    form_post,
+    hx_post,
+    span_id,
+    state,
+    working_copy,
+)
+
+
+@pytest.fixture
+def article(db_session):
+    article = make_article(db_session, external_id="helmand/1", text=TEXT)
+    for phrase, label in (("KABUL", "LOCATION"), ("Taliban", "ACTOR"), ("Helmand province", "LOCATION")):
+        start, end = at(phrase)
+        make_span(db_session, article, start=start, end=end, label=label, origin="model")
+    start, end = at("at least 12 policemen")
+    make_span(
+        db_session, article, start=start, end=end, label="CASUALTY", origin="model", attrs=CASUALTY_ATTRS
+    )
+    return article
+
+
+@pytest.fixture
+def opened(client, auth, article):
+    """Ann, logged in, has opened the article (so has her working copy at version 0)."""
+    auth.login()
+    assert client.get("/articles/helmand/1").status_code == 200
+    return article
+
+
+def url(article, action: str) -> str:
+    return f"/review/{article.id}/{action}"
+
+
+def oob_ids(html: str) -> list[str]:
+    """Return the ids of the out-of-band fragments of an edit response, in order."""
+    return re.findall(r'<\w+[^>]*?\sid="([^"]+)"[^>]*hx-swap-oob="true"', html)
+
+
+def nothing_saved(db_session, article, before):
+    assert working_copy(db_session, article, "ann") == before
+    assert state(db_session, article, "ann").version == 0
+    assert db_session.exec(select(SpanEdit)).all() == []
+
+
+# --- add ------------------------------------------------------------------------------------
+
+
+def test_add_returns_only_the_changed_fragments_and_saves(client, opened, db_session):
+    start, end = at("Monday")
+    response = hx_post(client, url(opened, "spans"), start=start, end=end, label="ACTOR", version=0)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers["Vary"]
+    assert "<html" not in html
+    assert oob_ids(html) == ["article-text", "span-panel", "status", "message"]
+    assert article_text(html).text == TEXT
+    assert find(html, "id", "status").attrs["data-version"] == "1"
+    assert find(html, "id", "message").text == "Added ACTOR “Monday”."
+    selected = find(html, "class", "selected")
+    assert (selected.attrs["data-start"], selected.attrs["data-end"]) == (str(start), str(end))
+    assert (start, end, "ACTOR", {}) in working_copy(db_session, opened, "ann")
+    assert state(db_session, opened, "ann").status == "in_progress"
+
+
+def test_add_snaps_to_token_boundaries_and_says_so(client, opened, db_session):
+    start, end = at("onda")
+    html = hx_post(client, url(opened, "spans"), start=start, end=end, label="ACTOR", version=0).get_data(
+        as_text=True
+    )
+    assert find(html, "id", "message").text == "Snapped to whole tokens: added ACTOR “Monday”."
+    assert (*at("Monday"), "ACTOR", {}) in working_copy(db_session, opened, "ann")
+
+
+def test_add_without_htmx_redirects_back_to_the_page(client, opened, db_session):
+    start, end = at("Monday")
+    response = form_post(
+        client, url(opened, "spans"), start=str(start), end=str(end), label="ACTOR", version="0"
+    )
+    new_id = span_id(db_session, opened, "ann", "Monday")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/articles/helmand/1?span={new_id}"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Added ACTOR “Monday”." in page
+
+
+def test_add_overlapping_span_is_refused_with_a_message_and_nothing_saved(client, opened, db_session):
+    before = working_copy(db_session, opened, "ann")
+    start, end = at("Taliban fighters")
+    response = hx_post(client, url(opened, "spans"), start=start, end=end, label="ACTOR", version=0)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    message = find(html, "id", "message")
+    assert "message-error" in message.attrs["class"]
+    assert message.text.startswith("Not saved: “Taliban fighters” would overlap “Taliban” (ACTOR).")
+    assert article_text(html).text == TEXT
+    nothing_saved(db_session, opened, before)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"start": "x", "end": "5", "label": "ACTOR"}, "start must be a whole number, not 'x'"),
+        ({"end": "5", "label": "ACTOR"}, "start must be a whole number, not None"),
+        ({"start": "-1", "end": "5", "label": "ACTOR"}, "outside the text"),
+        ({"start": "20", "end": "9999", "label": "ACTOR"}, "outside the text"),
+        ({"start": "20", "end": "20", "label": "ACTOR"}, "must be before its end"),
+        ({"start": "24", "end": "25", "label": "ACTOR"}, "only spaces"),
+        ({"start": "8", "end": "15", "label": "PERSON"}, "Unknown label 'PERSON'"),
+        ({"start": "8", "end": "15"}, "Unknown label ''"),
+    ],
+)
+def test_add_with_bad_offsets_or_label_is_422_and_saves_nothing(client, opened, db_session, data, message):
+    before = working_copy(db_session, opened, "ann")
+    response = hx_post(client, url(opened, "spans"), **data, version="0")
+    assert response.status_code == 422
+    assert message in find(response.get_data(as_text=True), "id", "message").text
+    nothing_saved(db_session, opened, before)
+
+
+def test_refused_edit_without_htmx_shows_the_page_with_the_message(client, opened, db_session):
+    start, end = at("Taliban fighters")
+    response = form_post(
+        client, url(opened, "spans"), start=str(start), end=str(end), label="ACTOR", version="0"
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "<html" in html and "would overlap" in html
+    assert article_text(html).text == TEXT
+
+
+# --- relabel, delete, resize, attributes ------------------------------------------------------
+
+
+def test_relabel(client, opened, db_session):
+    taliban = span_id(db_session, opened, "ann", "Taliban")
+    response = hx_post(client, url(opened, "label"), span=taliban, label="LOCATION", version=0)
+    assert response.status_code == 200
+    mark = next(m for m in article_text(response.get_data(as_text=True)).marks if m["text"] == "Taliban")
+    assert mark["data-label"] == "LOCATION" and mark["class"] == "selected"
+    assert (*at("Taliban"), "LOCATION", {}) in working_copy(db_session, opened, "ann")
+
+
+def test_relabel_to_an_unknown_label_is_422(client, opened, db_session):
+    before = working_copy(db_session, opened, "ann")
+    taliban = span_id(db_session, opened, "ann", "Taliban")
+    response = hx_post(client, url(opened, "label"), span=taliban, label="<b>", version=0)
+    assert response.status_code == 422
+    assert "Unknown label '<b>'" in find(response.get_data(as_text=True), "id", "message").text
+    nothing_saved(db_session, opened, before)
+
+
+def test_delete(client, opened, db_session):
+    taliban = span_id(db_session, opened, "ann", "Taliban")
+    response = hx_post(client, url(opened, "delete"), span=taliban, version=0)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Taliban" not in [m["text"] for m in article_text(html).marks]
+    assert find(html, "id", "span-panel").attrs["data-span-id"] == ""
+    assert len(working_copy(db_session, opened, "ann")) == 3
+
+
+@pytest.mark.parametrize("span", ["", "abc", "999999"])
+def test_edit_of_no_or_an_unknown_span_saves_nothing(client, opened, db_session, span):
+    before = working_copy(db_session, opened, "ann")
+    response = hx_post(client, url(opened, "delete"), span=span, version=0)
+    assert response.status_code in (404, 422)
+    nothing_saved(db_session, opened, before)
+
+
+@pytest.mark.parametrize(
+    ("move", "expected"),
+    [
+        ("grow-start", "in Helmand province"),
+        ("grow-end", "Helmand province on"),
+        ("shrink-start", "province"),
+    ],
+)
+def test_resize(client, opened, db_session, move, expected):
+    helmand = span_id(db_session, opened, "ann", "Helmand province")
+    response = hx_post(client, url(opened, "resize"), span=helmand, move=move, version=0)
+    assert response.status_code == 200
+    assert find(response.get_data(as_text=True), "id", "message").text == f"Now “{expected}”."
+    assert (*at(expected), "LOCATION", {}) in working_copy(db_session, opened, "ann")
+
+
+@pytest.mark.parametrize(
+    ("phrase", "move", "message"),
+    [
+        ("KABUL", "grow-start", "already reaches the beginning"),
+        ("Taliban", "shrink-end", "one token long"),
+        ("Taliban", "shrink-start", "one token long"),
+        ("Taliban", "sideways", "Resize takes"),
+    ],
+)
+def test_impossible_resize_is_422(client, opened, db_session, phrase, move, message):
+    before = working_copy(db_session, opened, "ann")
+    span = span_id(db_session, opened, "ann", phrase)
+    response = hx_post(client, url(opened, "resize"), span=span, move=move, version=0)
+    assert response.status_code == 422
+    assert message in find(response.get_data(as_text=True), "id", "message").text
+    nothing_saved(db_session, opened, before)
+
+
+def test_resize_into_a_neighbour_is_422(client, opened, db_session):
+    start, end = at("fighters")
+    hx_post(client, url(opened, "spans"), start=start, end=end, label="ACTOR", version=0)
+    before = working_copy(db_session, opened, "ann")
+    taliban = span_id(db_session, opened, "ann", "Taliban")
+    response = hx_post(client, url(opened, "resize"), span=taliban, move="grow-end", version=1)
+    assert response.status_code == 422
+    assert "would overlap “fighters” (ACTOR)" in find(response.get_data(as_text=True), "id", "message").text
+    assert working_copy(db_session, opened, "ann") == before
+
+
+def test_set_attributes(client, opened, db_session):
+    casualty = span_id(db_session, opened, "ann", "at least 12 policemen")
+    response = hx_post(
+        client,
+        url(opened, "attrs"),
+        span=casualty,
+        count="13",
+        qualifier="exact",
+        outcome="wounded",
+        group="",
+        version=0,
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert next(m for m in article_text(html).marks if m.get("data-badge"))["data-badge"] == "13 wounded"
+    assert (
+        *at("at least 12 policemen"),
+        "CASUALTY",
+        {"count": 13, "qualifier": "exact", "outcome": "wounded"},
+    ) in (working_copy(db_session, opened, "ann"))
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"count": "twelve"}, "count must be a whole number"),
+        ({"count": "-1"}, "count must be a whole number"),
+        ({"outcome": "exploded"}, "outcome must be one of killed, wounded, killed_or_wounded"),
+        ({"group": "aliens"}, "group must be one of"),
+        ({"colour": "red"}, "unknown attribute 'colour'"),
+    ],
+)
+def test_bad_attributes_are_422_and_save_nothing(client, opened, db_session, form, message):
+    before = working_copy(db_session, opened, "ann")
+    casualty = span_id(db_session, opened, "ann", "at least 12 policemen")
+    response = hx_post(client, url(opened, "attrs"), span=casualty, version=0, **form)
+    assert response.status_code == 422
+    assert message in find(response.get_data(as_text=True), "id", "message").text
+    nothing_saved(db_session, opened, before)
+
+
+def test_attributes_on_an_actor_are_422(client, opened, db_session):
+    taliban = span_id(db_session, opened, "ann", "Taliban")
+    response = hx_post(client, url(opened, "attrs"), span=taliban, count="3", version=0)
+    assert response.status_code == 422
+    assert "ACTOR spans take no attrs" in response.get_data(as_text=True)
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+def test_accept_updates_status_and_progress(client, opened, db_session):
+    response = hx_post(client, url(opened, "status"), status="accepted", version=0)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert oob_ids(html) == ["status", "progress", "message"]
+    assert "You: <strong>1</strong> of 1 accepted" in html
+    assert state(db_session, opened, "ann").status == "accepted"
+
+
+def test_flag_keeps_the_comment(client, opened, db_session):
+    response = hx_post(
+        client, url(opened, "status"), status="flagged", comment="Is Kabul the dateline?", version=0
+    )
+    assert "Flagged: Is Kabul the dateline?" in response.get_data(as_text=True)
+    assert state(db_session, opened, "ann").comment == "Is Kabul the dateline?"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"status": "flagged", "comment": "  "}, "say what is wrong"),
+        ({"status": "done"}, "Status must be one of accepted, skipped, flagged"),
+        ({"status": "todo"}, "Status must be one of"),
+    ],
+)
+def test_bad_status_changes_are_422(client, opened, db_session, data, message):
+    response = hx_post(client, url(opened, "status"), **data, version=0)
+    assert response.status_code == 422
+    assert message in find(response.get_data(as_text=True), "id", "message").text
+    assert state(db_session, opened, "ann").status == "todo"
+
+
+def test_skip_without_htmx_redirects(client, opened, db_session):
+    response = form_post(client, url(opened, "status"), status="skipped", version="0")
+    assert response.status_code == 303
+    assert state(db_session, opened, "ann").status == "skipped"
+
+
+# --- undo --------------------------------------------------------------------------------------
+
+
+def test_undo_reverses_edits_one_by_one(client, opened, db_session):
+    original = working_copy(db_session, opened, "ann")
+    taliban = span_id(db_session, opened, "ann", "Taliban")
+    start, end = at("Monday")
+    hx_post(client, url(opened, "spans"), start=start, end=end, label="ACTOR", version=0)
+    after_add = working_copy(db_session, opened, "ann")
+    hx_post(client, url(opened, "label"), span=taliban, label="LOCATION", version=1)
+    after_relabel = working_copy(db_session, opened, "ann")
+    hx_post(client, url(opened, "delete"), span=taliban, version=2)
+    hx_post(client, url(opened, "status"), status="accepted", version=3)
+
+    version = 4
+    for expected in (working_copy(db_session, opened, "ann"), after_relabel, after_add, original):
+        response = hx_post(client, url(opened, "undo"), version=version)
+        assert response.status_code == 200
+        assert find(response.get_data(as_text=True), "id", "message").text.startswith("Undid")
+        version += 1
+        assert working_copy(db_session, opened, "ann") == expected
+    assert state(db_session, opened, "ann").status == "todo"
+    html = response.get_data(as_text=True)
+    assert "disabled>Undo" in html
+    response = hx_post(client, url(opened, "undo"), version=version)
+    assert response.status_code == 422
+    assert "Nothing to undo" in response.get_data(as_text=True)
+
+
+def test_undo_of_accept_restores_progress(client, opened):
+    hx_post(client, url(opened, "status"), status="accepted", version=0)
+    html = hx_post(client, url(opened, "undo"), version=1).get_data(as_text=True)
+    assert "You: <strong>0</strong> of 1 accepted" in html
+
+
+# --- versions, CSRF, authorization ---------------------------------------------------------------
+
+
+def test_edit_on_a_stale_version_is_409_with_the_current_fragments(client, opened, db_session):
+    taliban = span_id(db_session, opened, "ann", "Taliban")
+    assert hx_post(client, url(opened, "label"), span=taliban, label="LOCATION", version=0).status_code == 200
+    current = working_copy(db_session, opened, "ann")
+    # Another tab still shows version 0.
+    response = hx_post(client, url(opened, "delete"), span=taliban, version=0)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "changed in another tab or window" in find(html, "id", "message").text
+    assert find(html, "id", "status").attrs["data-version"] == "1"
+    assert next(m for m in article_text(html).marks if m["text"] == "Taliban")["data-label"] == "LOCATION"
+    assert working_copy(db_session, opened, "ann") == current
+    assert state(db_session, opened, "ann").version == 1
+
+
+def test_stale_edit_without_htmx_is_409_with_the_page(client, opened, db_session):
+    hx_post(client, url(opened, "status"), status="accepted", version=0)
+    response = form_post(client, url(opened, "status"), status="skipped", version="0")
+    assert response.status_code == 409
+    assert "changed in another tab" in response.get_data(as_text=True)
+    assert state(db_session, opened, "ann").status == "accepted"
+
+
+@pytest.mark.parametrize("version", [None, "", "one"])
+def test_edit_without_a_version_is_400(client, opened, db_session, version):
+    before = working_copy(db_session, opened, "ann")
+    data = {"status": "accepted"} if version is None else {"status": "accepted", "version": version}
+    response = client.post(url(opened, "status"), data=data, headers=HTMX)
+    assert response.status_code == 400
+    nothing_saved(db_session, opened, before)
+
+
+@pytest.mark.parametrize("token", [None, "forged"])
+def test_edit_without_the_csrf_token_is_400_and_saves_nothing(client, opened, db_session, token):
+    before = working_copy(db_session, opened, "ann")
+    headers = {"HX-Request": "true"} | ({"X-CSRF-Token": token} if token else {})
+    taliban = span_id(db_session, opened, "ann", "Taliban")
+    response = client.post(url(opened, "delete"), data={"span": taliban, "version": 0}, headers=headers)
+    assert response.status_code == 400
+    assert b"security token" in response.data
+    nothing_saved(db_session, opened, before)
+
+
+def test_edit_before_opening_the_article_is_404(client, auth, article):
+    auth.login()
+    response = hx_post(client, url(article, "status"), status="accepted", version=0)
+    assert response.status_code == 404
+
+
+def test_annotator_cannot_change_another_annotators_spans(client, opened, app, db_session):
+    bob_client = app.test_client()
+    AuthActions(bob_client, db_session).login("bob")
+    bob_client.get("/articles/helmand/1")
+    ann_before = working_copy(db_session, opened, "ann")
+    anns_taliban = span_id(db_session, opened, "ann", "Taliban")
+    for action, data in (
+        ("delete", {}),
+        ("label", {"label": "LOCATION"}),
+        ("resize", {"move": "grow-end"}),
+        ("attrs", {"count": "1"}),
+    ):
+        response = hx_post(bob_client, url(opened, action), span=anns_taliban, version=0, **data)
+        assert response.status_code == 404, action
+    assert working_copy(db_session, opened, "ann") == ann_before
+    assert state(db_session, opened, "ann").version == 0
+
+
+def test_reviewer_edits_only_their_own_copy(client, opened, app, db_session):
+    rita_client = app.test_client()
+    AuthActions(rita_client, db_session).login("rita", role="reviewer")
+    rita_client.get("/articles/helmand/1")
+    ann_before = working_copy(db_session, opened, "ann")
+    ritas_taliban = span_id(db_session, opened, "rita", "Taliban")
+    assert hx_post(rita_client, url(opened, "delete"), span=ritas_taliban, version=0).status_code == 200
+    assert working_copy(db_session, opened, "ann") == ann_before
+    assert len(working_copy(db_session, opened, "rita")) == 3
+
+
+def test_edits_never_touch_the_model_spans(client, opened, db_session):
+    from annotator.models import Span
+
+    def model():
+        db_session.expire_all()
+        return sorted(
+            (s.start, s.end, s.label)
+            for s in db_session.exec(select(Span).where(Span.origin == "model")).all()
+        )
+
+    before = model()
+    for phrase in ("KABUL", "Taliban"):
+        span = span_id(db_session, opened, "ann", phrase)
+        version = state(db_session, opened, "ann").version
+        assert hx_post(client, url(opened, "delete"), span=span, version=version).status_code == 200
+    assert model() == before
