@@ -251,37 +251,166 @@ def _preannotate_with_progress(session, **options):
         return run_preannotate(session, progress=advance, **options)
 
 
+def _dev_fraction(_ctx, _param, value: str | None) -> float:
+    """Parse --split dev=FRACTION."""
+    if value is None:
+        return 0.0
+    name, _, fraction = value.partition("=")
+    try:
+        dev = float(fraction)
+    except ValueError:
+        dev = -1.0
+    if name.strip() != "dev" or not 0 < dev < 1:
+        raise click.BadParameter(f"expected dev=FRACTION with 0 < FRACTION < 1, not {value!r}")
+    return dev
+
+
 @main.command()
 @click.option(
-    "--origin", default="gold", show_default=True, help="Whose spans: gold, model or annotator:NAME."
+    "--origin",
+    default="gold",
+    show_default=True,
+    help="Whose spans: gold (each article's gold), model or annotator:NAME.",
 )
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(["jsonl"]),
+    type=click.Choice(["spacy", "jsonl", "conll", "csv"]),
     default="jsonl",
     show_default=True,
-    help="Output format.",
+    help="spacy: DocBin; jsonl: gold format with Prodigy fields; conll: CoNLL-2003 IOB; "
+    "csv: one row per CASUALTY span.",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(writable=True, path_type=Path),
     required=True,
-    help="File to write ('-' for standard output).",
+    help="File to write ('-' for standard output); a folder with --split.",
+)
+@click.option(
+    "--split",
+    "dev",
+    default=None,
+    callback=_dev_fraction,
+    metavar="dev=FRACTION",
+    help="Write train and dev files into the --output folder, FRACTION of the articles in dev.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the shuffle that --split draws from.")
+@click.option(
+    "--skip-misaligned",
+    is_flag=True,
+    help="Leave out articles with spans off spaCy's token boundaries, instead of refusing to export.",
 )
 @with_appcontext
-def export(origin: str, format_: str, output: Path) -> None:
-    """Write the spans of one origin in the gold JSONL format of the guidelines."""
+def export(origin: str, format_: str, output: Path, dev: float, seed: int, skip_misaligned: bool) -> None:
+    """Export the spans of one origin as a spaCy DocBin, JSONL, CoNLL or casualty CSV.
+
+    Gold is, per article, its gold spans, else the version of the one
+    annotator who accepted it; articles without gold are left out and
+    counted. Nothing is written when a span does not align with spaCy's
+    tokens (unless --skip-misaligned).
+    """
     from annotator.errors import NotFound
-    from annotator.services.export import export_jsonl
+    from annotator.services.export import ExportRefused
+    from annotator.services.export import export as run_export
+
+    if str(output) == "-" and (dev or format_ == "spacy"):
+        raise click.BadParameter("write a DocBin or a --split export to a file, not '-'", param_hint="-o")
+    with session_scope(get_engine()) as session:
+        try:
+            if str(output) == "-":
+                summary = _export_to_stdout(session, origin, format_, skip_misaligned)
+            else:
+                summary = run_export(
+                    session,
+                    origin,
+                    output,
+                    format_=format_,
+                    dev=dev,
+                    seed=seed,
+                    skip_misaligned=skip_misaligned,
+                )
+        except (NotFound, ValueError, ExportRefused) as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(summary.describe(), err=True)
+
+
+def _export_to_stdout(session, origin: str, format_: str, skip_misaligned: bool):
+    # Spooled first, so that a refused export prints nothing at all.
+    from annotator.services.export import export_to
     from annotator.services.origins import parse_origin
+
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+        summary = export_to(
+            session,
+            parse_origin(session, origin),
+            {"all": spool},
+            format_=format_,
+            skip_misaligned=skip_misaligned,
+            origin=origin,
+        )
+        spool.seek(0)
+        while chunk := spool.read(1 << 20):
+            click.echo(chunk, nl=False)
+    summary.paths = {"all": "standard output"}
+    return summary
+
+
+# --- evaluation ------------------------------------------------------------------
+
+
+def _labels(_ctx, _param, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Parse --labels given once with commas, or several times."""
+    from annotator.labels import LABELS
+
+    labels = tuple(label.strip().upper() for value in values for label in value.split(",") if label.strip())
+    unknown = [label for label in labels if label not in LABELS]
+    if unknown:
+        raise click.BadParameter(f"unknown label {', '.join(unknown)} (expected {', '.join(LABELS)})")
+    return labels or LABELS
+
+
+@main.command()
+@click.option(
+    "--gold",
+    default="gold",
+    show_default=True,
+    metavar="SOURCE",
+    help="The gold: a .jsonl file in the gold format, or an origin (gold, model, annotator:NAME).",
+)
+@click.option(
+    "--pred",
+    required=True,
+    metavar="SOURCE",
+    help="What to score: a .jsonl file, an origin, or pipeline:NAME_OR_PATH (a spaCy pipeline run on "
+    "the gold texts; pipeline: alone is the pre-annotator).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@click.option(
+    "--labels",
+    multiple=True,
+    callback=_labels,
+    metavar="LABEL[,LABEL]",
+    help="Score only these labels (default: all).",
+)
+@with_appcontext
+def evaluate(gold: str, pred: str, as_json: bool, labels: tuple[str, ...]) -> None:
+    """Score extracted spans against gold: strict, exact, partial and ent_type, and casualty attributes.
+
+    Documents are matched by id, falling back to text. The schemes are those of
+    SemEval-2013 task 9.1 as nervaluate computes them, micro-averaged and per label.
+    """
+    import json
+
+    from annotator.services.evaluate import BadSource, evaluate_sources
 
     with session_scope(get_engine()) as session:
         try:
-            source = parse_origin(session, origin)
-        except (NotFound, ValueError) as error:
+            evaluation = evaluate_sources(session, gold, pred, labels=labels)
+        except BadSource as error:
             raise click.ClickException(str(error)) from error
-        with atomic_output(output) as out:
-            written = export_jsonl(session, source, out)
-    click.echo(f"Wrote {written} articles with {origin} spans to {output}.", err=True)
+    if as_json:
+        click.echo(json.dumps(evaluation.to_dict(), indent=2))
+    else:
+        click.echo(evaluation.table())

@@ -10,7 +10,7 @@
   // Edits go out one at a time, each after the previous response has been swapped in,
   // so each carries the version that response brought (no 409 from typing fast).
   var queue = Promise.resolve();
-  // The span whose panel was last asked for ("" for none), so a click after a focus asks once.
+  // The span whose panel was last asked for ("" for none): clicking it again asks nothing.
   var panelFor = null;
 
   function editor() { return document.getElementById("editor"); }
@@ -31,7 +31,7 @@
       var body = Object.assign({}, values);
       if (method === "POST") body.version = currentVersion();
       return htmx.ajax(method, url, Object.assign({ source: editor(), swap: "none", values: body }, options));
-    }).then(afterSwap, function () { /* reported by the htmx event handlers below */ });
+    }).then(afterSwap).catch(function () { /* reported by the htmx event handlers below */ });
     return queue;
   }
 

@@ -13,6 +13,11 @@ from tests.factories import make_article, make_span, make_user
 TEXT = "Taliban fighters killed nine soldiers in Helmand province on Sunday."
 
 
+def gold_fields(spans):
+    """Return exported spans without Prodigy's token indices: the gold format of the guidelines."""
+    return [{key: value for key, value in span.items() if not key.startswith("token_")} for span in spans]
+
+
 @pytest.mark.model
 def test_preannotate_then_export_model_spans(runner, db_session, tmp_path):
     make_article(db_session, external_id="a1", text=TEXT)
@@ -41,7 +46,7 @@ def test_export_gold_round_trips_through_import(runner, db_session, tmp_path):
     assert result.exit_code == 0, result.output
     lines = out.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["g1"]
-    assert json.loads(lines[0])["spans"] == [
+    assert gold_fields(json.loads(lines[0])["spans"]) == [
         {"start": 0, "end": 16, "label": "ACTOR"},
         {"start": 24, "end": 37, "label": "CASUALTY", "attrs": attrs},
     ]
@@ -60,7 +65,7 @@ def test_export_annotator_spans_of_one_user(runner, db_session, tmp_path):
     out = tmp_path / "ann.jsonl"
     result = runner.invoke(main, ["export", "--origin", "annotator:ann", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert json.loads(out.read_text())["spans"] == [{"start": 0, "end": 7, "label": "ACTOR"}]
+    assert gold_fields(json.loads(out.read_text())["spans"]) == [{"start": 0, "end": 7, "label": "ACTOR"}]
 
 
 @pytest.mark.parametrize(

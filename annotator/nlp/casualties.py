@@ -202,6 +202,7 @@ class CasualtyRecognizer:
         return token.like_num and token.tag_ in ("CD", "")
 
     def _number_end(self, doc: Doc, start: int) -> int:
+        """Return one past the last token of the number expression starting at ``start``."""
         end = start + 1
         while end < len(doc):
             token = doc[end]
@@ -234,6 +235,7 @@ class CasualtyRecognizer:
         return end
 
     def _figure(self, doc: Doc, start: int, end: int) -> Figure | None:
+        """Return the figure of the number at ``doc[start:end]``: qualifier, count and counted nouns."""
         number_start = start
         if doc[start].lower_ in self.multipliers and start > 0 and doc[start - 1].lower_ == "a":
             number_start = start - 1  # "a dozen"

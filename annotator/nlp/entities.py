@@ -8,7 +8,10 @@ It runs last and rewrites ``doc.ents``:
    ``regions.tsv``) and actors (``actors.txt``), and relabels statistical
    entities the gazetteers know better ("Kajaki" is no ORG, "Musa Qala" no PERSON);
 3. adds descriptive force mentions from the token patterns of ``forces.jsonl``
-   ("Afghan security forces", "government troops", "U.S.-led coalition");
+   ("Afghan security forces", "government troops", "U.S.-led coalition"),
+   names announced by a title ("Defense Minister Rustem Umerov"), later
+   mentions of a person by surname, and unknown names the context calls a
+   place ("the village of Zabarmari", "in Boni", "Bashair Teaching Hospital");
 4. applies the boundary rules of GUIDELINES.md: titles, determiners and
    possessives out ("President Hamid Karzai" -> "Hamid Karzai"); "province" and
    "district" in; possessive chains split ("Helmand province's Sangin

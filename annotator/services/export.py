@@ -1,73 +1,215 @@
-"""Export stored spans of one origin in the gold JSONL format of GUIDELINES.md."""
+"""Export the documents of one origin as a spaCy DocBin, Prodigy-style JSONL, CoNLL or casualty CSV.
+
+A small pipeline: read documents in chunks (``gold.iter_documents``) ->
+tokenize and align each (``formats.make_doc``) -> write (``formats.WRITERS``).
+An export is all or nothing: when any span cannot be aligned to spaCy's
+tokens the export is refused, listing every such span, and no file is left
+behind; ``skip_misaligned`` leaves out whole articles holding such spans
+instead (never single spans, which would teach a model that the text there
+is no entity).
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from typing import IO, Any
+import os
+import random
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from annotator.models import Article, Origin, Span
-from annotator.services.origins import SpanOwner
+from annotator.errors import AnnotatorError
+from annotator.services.formats import SUFFIXES, WRITERS, SpanProblem, make_doc
+from annotator.services.gold import Selection, document_ids, iter_documents
+from annotator.services.origins import SpanOwner, parse_origin
 
-
-def iter_documents(session: Session, source: SpanOwner, *, chunk_size: int = 500) -> Iterator[dict[str, Any]]:
-    """Yield ``{"id", "text", "spans"}`` per article that ``source`` has annotated, in article order."""
-    last_id = 0
-    while True:
-        articles = session.exec(
-            select(Article)
-            .where(Article.id > last_id)
-            .where(_article_condition(source))
-            .order_by(Article.id)
-            .limit(chunk_size)
-        ).all()
-        if not articles:
-            return
-        # One query for the spans of the whole chunk, grouped in Python.
-        spans: dict[int, list[Span]] = {article.id: [] for article in articles}
-        for span in session.exec(
-            _span_query(source).where(Span.article_id.in_(list(spans))).order_by(Span.article_id, Span.start)
-        ):
-            spans[span.article_id].append(span)
-        for article in articles:
-            yield {
-                "id": article.external_id,
-                "text": article.text,
-                "spans": [_span_dict(span) for span in spans[article.id]],
-            }
-        last_id = articles[-1].id
+FORMATS = tuple(WRITERS)
+ALL = "all"  # the one part of an export without a split
+MAX_LISTED = 50  # problems listed in a message; the rest are counted
 
 
-def _span_query(source: SpanOwner):
-    query = select(Span).where(Span.origin == source.origin)
-    if source.owner_id is not None:
-        query = query.where(Span.owner_id == source.owner_id)
-    return query
+@dataclass
+class ExportSummary:
+    origin: str
+    format: str
+    selection: Selection
+    # Part ("all", or "train" and "dev") -> documents written to it.
+    written: dict[str, int] = field(default_factory=dict)
+    spans: int = 0
+    paths: dict[str, str] = field(default_factory=dict)
+    problems: list[SpanProblem] = field(default_factory=list)
+    # Articles left out for their problem spans (with skip_misaligned).
+    skipped: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """Return a few lines saying what was written where, and what was left out."""
+        total = _plural(sum(self.written.values()), "article")
+        what = "gold" if self.origin == "gold" else f"{self.origin} spans"
+        if set(self.written) == {ALL}:
+            lines = [f"Wrote {total} with {what} to {self.paths.get(ALL, 'the output')}."]
+        else:
+            where = ", ".join(
+                f"{_plural(count, 'article')} to {self.paths.get(part, part)}"
+                for part, count in self.written.items()
+            )
+            lines = [f"Wrote {total} with {what}: {where}."]
+        lines.append(self.selection.describe())
+        if self.skipped:
+            lines.append(f"Left out {_plural(len(self.skipped), 'article')} with spans that do not align:")
+            lines.extend(_listed(self.problems))
+        return "\n".join(lines)
 
 
-def _article_condition(source: SpanOwner):
-    # A pre-annotated article belongs in a model export even when the model found nothing.
-    if source.origin == Origin.MODEL:
-        return Article.preannotated_with.is_not(None)
-    query = select(Span.article_id).where(Span.origin == source.origin)
-    if source.owner_id is not None:
-        query = query.where(Span.owner_id == source.owner_id)
-    return Article.id.in_(query)
+class ExportRefused(AnnotatorError):
+    """Some spans do not align with spaCy's tokens; nothing was written."""
+
+    def __init__(self, summary: ExportSummary) -> None:
+        self.summary = summary
+        lines = [
+            f"{_plural(len(summary.problems), 'span')} in "
+            f"{_plural(len({problem.article for problem in summary.problems}), 'article')} "
+            "cannot be exported as they are (fix them, or pass --skip-misaligned to leave those articles out):",
+            *_listed(summary.problems),
+        ]
+        super().__init__("\n".join(lines))
 
 
-def _span_dict(span: Span) -> dict[str, Any]:
-    item: dict[str, Any] = {"start": span.start, "end": span.end, "label": span.label}
-    if span.attrs:
-        item["attrs"] = span.attrs
-    return item
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def export_jsonl(session: Session, source: SpanOwner, out: IO[str]) -> int:
-    """Write one gold-format JSON line per article that ``source`` annotated; return how many."""
-    written = 0
-    for document in iter_documents(session, source):
-        out.write(json.dumps(document, ensure_ascii=False) + "\n")
-        written += 1
-    return written
+def _listed(problems: list[SpanProblem]) -> list[str]:
+    lines = [f"  {problem}" for problem in problems[:MAX_LISTED]]
+    if len(problems) > MAX_LISTED:
+        lines.append(f"  ... and {len(problems) - MAX_LISTED} more")
+    return lines
+
+
+def split_ids(ids: list[int], dev: float, *, seed: int = 0) -> set[int]:
+    """Return the ids that go to the dev part: a seeded shuffle, ``round(len * dev)`` of them.
+
+    With two or more ids and 0 < dev < 1, each part gets at least one, so
+    that ``spacy train`` always has something to train and evaluate on.
+    """
+    if not ids or dev <= 0:
+        return set()
+    shuffled = sorted(ids)
+    random.Random(seed).shuffle(shuffled)
+    size = round(len(shuffled) * dev)
+    if len(shuffled) >= 2:
+        size = min(max(size, 1), len(shuffled) - 1)
+    return set(shuffled[:size])
+
+
+def export_to(
+    session: Session,
+    owner: SpanOwner,
+    outputs: Mapping[str, IO],
+    *,
+    format_: str = "jsonl",
+    dev_ids: set[int] | None = None,
+    skip_misaligned: bool = False,
+    origin: str | None = None,
+) -> ExportSummary:
+    """Write the documents of ``owner`` to ``outputs`` ("all", or "train" and "dev" with ``dev_ids``).
+
+    Raises ExportRefused, after reading everything, when a span cannot be
+    aligned and ``skip_misaligned`` is not set; the outputs then hold part of
+    the export and the caller discards them.
+    """
+    selection = Selection(owner.origin)
+    summary = ExportSummary(origin or owner.origin, format_, selection)
+    writers = {part: WRITERS[format_](out) for part, out in outputs.items()}
+    summary.written = dict.fromkeys(outputs, 0)
+    refusing = False
+    for document in iter_documents(session, owner, selection=selection):
+        doc = make_doc(document, summary.problems)
+        if doc is None:
+            summary.skipped.append(document.id)
+            # From the first problem on, only alignment is checked: the output will be thrown away.
+            refusing = not skip_misaligned
+            continue
+        if refusing:
+            continue
+        part = ALL if dev_ids is None else ("dev" if document.article_id in dev_ids else "train")
+        writers[part].write(document, doc)
+        summary.written[part] += 1
+        summary.spans += len(doc.ents)
+    if summary.problems and not skip_misaligned:
+        raise ExportRefused(summary)
+    for writer in writers.values():
+        writer.finish()
+    return summary
+
+
+def export(
+    session: Session,
+    origin: str,
+    output: Path,
+    *,
+    format_: str = "jsonl",
+    dev: float = 0.0,
+    seed: int = 0,
+    skip_misaligned: bool = False,
+) -> ExportSummary:
+    """Export the documents of ``origin`` (gold, model or annotator:NAME) to ``output``.
+
+    Without ``dev``, ``output`` is the file written. With ``dev`` (a fraction
+    between 0 and 1), ``output`` is a folder, created if needed, that receives
+    ``train`` and ``dev`` files named with the format's suffix (``train.spacy``,
+    ``dev.spacy``). Files appear only when the whole export succeeded.
+    Raises ValueError or NotFound for a bad origin, ExportRefused for spans
+    that do not align.
+    """
+    if format_ not in WRITERS:
+        raise ValueError(f"format must be one of {', '.join(WRITERS)}, not {format_!r}")
+    if not 0 <= dev < 1:
+        raise ValueError(f"the dev fraction must be at least 0 and below 1, not {dev}")
+    owner = parse_origin(session, origin)
+    if dev:
+        output.mkdir(parents=True, exist_ok=True)
+        paths = {part: output / f"{part}{SUFFIXES[format_]}" for part in ("train", "dev")}
+        dev_ids = split_ids(document_ids(session, owner), dev, seed=seed)
+    else:
+        paths = {ALL: output}
+        dev_ids = None
+    binary = WRITERS[format_].binary
+    with ExitStack() as stack:
+        outputs = {part: stack.enter_context(_atomic(path, binary=binary)) for part, path in paths.items()}
+        summary = export_to(
+            session,
+            owner,
+            outputs,
+            format_=format_,
+            dev_ids=dev_ids,
+            skip_misaligned=skip_misaligned,
+            origin=origin,
+        )
+    summary.paths = {part: str(path) for part, path in paths.items()}
+    return summary
+
+
+@contextmanager
+def _atomic(path: Path, *, binary: bool) -> Iterator[IO]:
+    """Yield a file that replaces ``path`` only when the block succeeds."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        # newline="" keeps "\n" as written, and the CSV writer's own "\r\n" as well.
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        # mkstemp makes the file private; an export gets the permissions of any new file.
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

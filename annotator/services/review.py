@@ -11,13 +11,13 @@ span before and after, and undo reverses the newest logged edit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, literal, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, literal, update
 from sqlmodel import Session, select
 
 from annotator.errors import (
@@ -49,6 +49,25 @@ FINISHED = (Status.ACCEPTED.value, Status.SKIPPED.value, Status.FLAGGED.value)
 CHOSEN = FINISHED
 MAX_COMMENT = 2000
 
+# Core statements of the edits, run with a dict of values each (the SET clause follows the dict).
+_ARTICLES = Article.__table__
+_SPANS = Span.__table__
+_STATES = AnnotationState.__table__
+_EDITS = SpanEdit.__table__
+_USERS = User.__table__
+_SPAN_INSERT = insert(_SPANS).returning(_SPANS.c.id)
+_SPAN_UPDATE = update(_SPANS).where(_SPANS.c.id == bindparam("span_id"))
+_SPAN_DELETE = delete(_SPANS).where(_SPANS.c.id == bindparam("span_id"))
+_STATE_UPDATE = update(_STATES).where(_STATES.c.id == bindparam("state_id"))
+_LOG_INSERT = insert(_EDITS)
+_LAST_EDIT = (
+    select(_EDITS)
+    .where(_EDITS.c.state_id == bindparam("state_id"))
+    .order_by(_EDITS.c.version.desc())
+    .limit(1)
+)
+_LOG_DELETE = delete(_EDITS).where(_EDITS.c.id == bindparam("edit_id"))
+
 _QUALIFIER_MARKS = {"at_least": "≥", "about": "~"}
 _OUTCOME_WORDS = {"killed": "killed", "wounded": "wounded", "killed_or_wounded": "killed/wounded"}
 
@@ -76,7 +95,7 @@ class SpanView:
     text: str
     source: str | None = field(default=None, compare=False)
 
-    @property
+    @functools.cached_property
     def badge(self) -> str | None:
         return casualty_badge(self.attrs) if self.label == CASUALTY else None
 
@@ -171,59 +190,85 @@ class Progress:
 # --- queue and progress ------------------------------------------------------------
 
 
-def _next_expression(user_id: int, current_id=None):
-    """Return a scalar expression: the first unfinished article after ``current_id``, else before it."""
-    candidate = aliased(Article)
-    state = aliased(AnnotationState)
+# Statements are built once, with bind parameters: building these SELECTs (aliases,
+# correlated subqueries) costs more than running them.
+
+
+def _next_expression(current_id=None):
+    """Return a scalar expression: the first article :viewer_id has not finished after ``current_id``, else before."""
+    candidate = _ARTICLES.alias("candidate")
+    state = _STATES.alias("finished")
     unfinished = ~exists().where(
-        state.article_id == candidate.id, state.user_id == user_id, state.status.in_(FINISHED)
+        state.c.article_id == candidate.c.id,
+        state.c.user_id == bindparam("viewer_id"),
+        state.c.status.in_(FINISHED),
     )
 
     def first(*conditions):
         return (
-            select(candidate.external_id)
+            select(candidate.c.external_id)
             .where(unfinished, *conditions)
-            .order_by(candidate.id)
+            .order_by(candidate.c.id)
             .limit(1)
             .scalar_subquery()
         )
 
     if current_id is None:
         return first()
-    return func.coalesce(first(candidate.id > current_id), first(candidate.id < current_id))
+    return func.coalesce(first(candidate.c.id > current_id), first(candidate.c.id < current_id))
+
+
+@functools.cache
+def _next_statement():
+    return select(_next_expression())
 
 
 def next_article(session: Session, user_id: int) -> str | None:
     """Return the external id of the first article this user has not finished, or None."""
-    return session.exec(select(_next_expression(user_id))).one()
+    return session.execute(_next_statement(), {"viewer_id": user_id}).scalar_one()
+
+
+@functools.cache
+def _progress_statement():
+    accepted = _STATES.c.status == Status.ACCEPTED.value
+    return select(
+        select(func.count()).select_from(_ARTICLES).scalar_subquery(),
+        select(func.count())
+        .select_from(_STATES)
+        .where(_STATES.c.user_id == bindparam("user_id"), accepted)
+        .scalar_subquery(),
+        select(func.count(_STATES.c.article_id.distinct())).where(accepted).scalar_subquery(),
+    )
 
 
 def progress(session: Session, user_id: int) -> Progress:
     """Return how many articles there are, this user accepted, and anyone accepted (one query)."""
-    accepted = AnnotationState.status == Status.ACCEPTED.value
-    articles, mine, team = session.exec(
-        select(
-            select(func.count()).select_from(Article).scalar_subquery(),
-            select(func.count())
-            .select_from(AnnotationState)
-            .where(AnnotationState.user_id == user_id, accepted)
-            .scalar_subquery(),
-            select(func.count(AnnotationState.article_id.distinct())).where(accepted).scalar_subquery(),
-        )
-    ).one()
+    articles, mine, team = session.execute(_progress_statement(), {"user_id": user_id}).one()
     return Progress(articles=articles, mine=mine, team=team)
 
 
 # --- reading a working copy ----------------------------------------------------------
 
 
-def _load_spans(
-    session: Session, text: str, article_id: int, origin: str, owner_id: int | None
-) -> list[SpanView]:
-    rows = session.exec(
-        select(Span.id, Span.start, Span.end, Span.label, Span.attrs, Span.source)
-        .where(Span.article_id == article_id, Span.origin == origin, Span.owner_id == owner_id)
-        .order_by(Span.start)
+@functools.cache
+def _spans_statement(*, model: bool):
+    columns = _SPANS.c
+    statement = select(
+        columns.id, columns.start, columns.end, columns.label, columns.attrs, columns.source
+    ).where(columns.article_id == bindparam("article_id"))
+    if model:
+        statement = statement.where(columns.origin == Origin.MODEL.value, columns.owner_id.is_(None))
+    else:
+        statement = statement.where(
+            columns.origin == Origin.ANNOTATOR.value, columns.owner_id == bindparam("owner_id")
+        )
+    return statement.order_by(columns.start)
+
+
+def _load_spans(session: Session, text: str, article_id: int, owner_id: int | None) -> list[SpanView]:
+    """Return the working copy of ``owner_id`` (the model's spans when None), in text order."""
+    rows = session.execute(
+        _spans_statement(model=owner_id is None), {"article_id": article_id, "owner_id": owner_id}
     )
     return [
         SpanView(
@@ -233,52 +278,79 @@ def _load_spans(
     ]
 
 
-def _start_work(session: Session, article_id: int, user_id: int) -> None:
-    """Create the user's state for the article and copy the model's spans, unless another request did."""
-    now = utcnow()
-    timestamp = Span.__table__.c.created_at.type
-    dialect = session.get_bind().dialect.name
+@functools.cache
+def _start_statements(dialect: str):
+    """Return the INSERT of a state that yields to a concurrent one, and the copy of the model's spans."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    created = session.execute(
-        dialect_insert(AnnotationState)
-        .values(
-            article_id=article_id,
-            user_id=user_id,
-            status=Status.TODO.value,
-            version=0,
-            created_at=now,
-            updated_at=now,
-        )
+    create_state = (
+        dialect_insert(_STATES)
         .on_conflict_do_nothing(index_elements=["user_id", "article_id"])
-        .returning(AnnotationState.id)
+        .returning(_STATES.c.id)
+    )
+    now = bindparam("now", type_=_SPANS.c.created_at.type)
+    copy_spans = insert(_SPANS).from_select(
+        [
+            "article_id",
+            "start",
+            "end",
+            "label",
+            "attrs",
+            "source",
+            "origin",
+            "owner_id",
+            "created_at",
+            "updated_at",
+        ],
+        select(
+            _SPANS.c.article_id,
+            _SPANS.c.start,
+            _SPANS.c.end,
+            _SPANS.c.label,
+            _SPANS.c.attrs,
+            _SPANS.c.source,
+            literal(Origin.ANNOTATOR.value),
+            bindparam("owner_id", type_=_SPANS.c.owner_id.type),
+            now,
+            now,
+        ).where(_SPANS.c.article_id == bindparam("from_article"), _SPANS.c.origin == Origin.MODEL.value),
+    )
+    return create_state, copy_spans
+
+
+def _start_work(session: Session, article_id: int, user_id: int) -> None:
+    """Create the user's state for the article and copy the model's spans, unless another request did."""
+    now = utcnow()
+    create_state, copy_spans = _start_statements(session.get_bind().dialect.name)
+    created = session.execute(
+        create_state,
+        {
+            "article_id": article_id,
+            "user_id": user_id,
+            "status": Status.TODO.value,
+            "version": 0,
+            "created_at": now,
+            "updated_at": now,
+        },
     ).first()
     if created is not None:
-        columns = ["article_id", "start", "end", "label", "attrs", "source", "origin", "owner_id"]
-        session.execute(
-            insert(Span).from_select(
-                [*columns, "created_at", "updated_at"],
-                select(
-                    Span.article_id,
-                    Span.start,
-                    Span.end,
-                    Span.label,
-                    Span.attrs,
-                    Span.source,
-                    literal(Origin.ANNOTATOR.value),
-                    literal(user_id),
-                    literal(now, timestamp),
-                    literal(now, timestamp),
-                ).where(Span.article_id == article_id, Span.origin == Origin.MODEL.value),
-            )
-        )
+        session.execute(copy_spans, {"from_article": article_id, "owner_id": user_id, "now": now})
     session.commit()
 
 
 def _has_edits(state_id):
-    return exists().where(SpanEdit.state_id == state_id)
+    return exists().where(_EDITS.c.state_id == state_id)
+
+
+@functools.cache
+def _has_edits_statement():
+    return select(_has_edits(bindparam("state_id")))
+
+
+def _can_undo(session: Session, state_id: int) -> bool:
+    return bool(session.execute(_has_edits_statement(), {"state_id": state_id}).scalar_one())
 
 
 def _owner(session: Session, user: User, annotator: str | None) -> User:
@@ -311,11 +383,16 @@ def open_article(
         session,
         user,
         _owner(session, user, annotator),
-        Article.external_id == external_id,
+        external_id,
         f"No article with id {external_id!r}.",
         selected=selected,
         page=True,
     )
+
+
+def article_exists(session: Session, article_id: int) -> bool:
+    """Return whether there is an article with this number."""
+    return session.get(Article, article_id) is not None
 
 
 def load_workspace(
@@ -335,35 +412,67 @@ def load_workspace(
         session,
         user,
         _owner(session, user, annotator),
-        Article.id == article_id,
+        article_id,
         f"No article number {article_id}.",
         selected=selected,
         page=page,
     )
 
 
+@functools.cache
+def _workspace_statement(*, by_id: bool, page: bool):
+    """Select the article (by :key), the state of :owner_id, whether it has edits, and on the page the queue."""
+    article = _ARTICLES.c
+    state = _STATES.alias("state")
+    columns = [
+        article.id,
+        article.external_id,
+        article.text,
+        state.c.id,
+        state.c.status,
+        state.c.version,
+        state.c.comment,
+        _has_edits(state.c.id),
+    ]
+    if page:
+        columns.append(_next_expression(article.id))
+    key = article.id if by_id else article.external_id
+    return (
+        select(*columns)
+        .select_from(
+            _ARTICLES.outerjoin(
+                state, and_(state.c.article_id == article.id, state.c.user_id == bindparam("owner_id"))
+            )
+        )
+        .where(key == bindparam("key"))
+    )
+
+
+@functools.cache
+def _versions_statement():
+    return (
+        select(_USERS.c.username, _STATES.c.status)
+        .join(_STATES, _STATES.c.user_id == _USERS.c.id)
+        .where(_STATES.c.article_id == bindparam("article_id"))
+        .order_by(_USERS.c.username)
+    )
+
+
 def _read(
-    session: Session, user: User, owner: User, where, missing: str, *, selected: int | None, page: bool
+    session: Session,
+    user: User,
+    owner: User,
+    key: int | str,
+    missing: str,
+    *,
+    selected: int | None,
+    page: bool,
 ) -> Workspace:
     """Load the article, the owner's state and spans; on the page also the queue and other versions."""
     own = owner.id == user.id
-    state = aliased(AnnotationState)
-    columns = [
-        Article.id,
-        Article.external_id,
-        Article.text,
-        state.id,
-        state.status,
-        state.version,
-        state.comment,
-        _has_edits(state.id),
-    ]
-    if page:
-        columns.append(_next_expression(user.id, Article.id))
-    row = session.exec(
-        select(*columns)
-        .outerjoin(state, and_(state.article_id == Article.id, state.user_id == owner.id))
-        .where(where)
+    row = session.execute(
+        _workspace_statement(by_id=isinstance(key, int), page=page),
+        {"key": key, "owner_id": owner.id, "viewer_id": user.id},
     ).first()
     if row is None:
         raise NotFound(missing)
@@ -373,22 +482,15 @@ def _read(
         _start_work(session, article_id, user.id)
         started, status, version, comment, can_undo = True, Status.TODO.value, 0, None, False
     if started:
-        spans = _load_spans(session, text, article_id, Origin.ANNOTATOR.value, owner.id)
+        spans = _load_spans(session, text, article_id, owner.id)
         state_view = StateView(status=status, version=version, comment=comment, can_undo=bool(can_undo))
     else:
-        spans = _load_spans(session, text, article_id, Origin.MODEL.value, None)
+        spans = _load_spans(session, text, article_id, None)
         state_view = None
     versions = ()
     if page and user.role != Role.ANNOTATOR.value:
-        versions = tuple(
-            VersionLink(username, status)
-            for username, status in session.exec(
-                select(User.username, AnnotationState.status)
-                .join(AnnotationState, AnnotationState.user_id == User.id)
-                .where(AnnotationState.article_id == article_id)
-                .order_by(User.username)
-            )
-        )
+        rows = session.execute(_versions_statement(), {"article_id": article_id})
+        versions = tuple(VersionLink(username, status) for username, status in rows)
     workspace = Workspace(
         article_id=article_id,
         external_id=external_id,
@@ -462,39 +564,58 @@ class _Work:
         return EditResult(self.workspace(selected=selected, can_undo=can_undo), message, frozenset(changed))
 
 
+@functools.cache
+def _bump_statement():
+    """Bump the version of (:the_article, :the_user) if it is still :seen; return the state and its article."""
+    state = _STATES.c
+
+    def of_article(column):
+        return select(column).where(_ARTICLES.c.id == state.article_id).scalar_subquery()
+
+    return (
+        update(_STATES)
+        .where(
+            state.article_id == bindparam("the_article"),
+            state.user_id == bindparam("the_user"),
+            state.version == bindparam("seen"),
+        )
+        .values(version=state.version + 1, updated_at=bindparam("now"))
+        .returning(
+            state.id,
+            state.version,
+            state.status,
+            state.comment,
+            of_article(_ARTICLES.c.external_id),
+            of_article(_ARTICLES.c.text),
+        )
+    )
+
+
+@functools.cache
+def _current_version_statement():
+    return select(_STATES.c.version).where(
+        _STATES.c.article_id == bindparam("article_id"), _STATES.c.user_id == bindparam("user_id")
+    )
+
+
 def _begin(session: Session, article_id: int, user: User, seen: int) -> _Work:
     """Bump the version of the user's state if it is still ``seen``, and load the working copy."""
     bumped = session.execute(
-        update(AnnotationState)
-        .where(
-            AnnotationState.article_id == article_id,
-            AnnotationState.user_id == user.id,
-            AnnotationState.version == seen,
-        )
-        .values(version=AnnotationState.version + 1, updated_at=utcnow())
-        .returning(
-            AnnotationState.id, AnnotationState.version, AnnotationState.status, AnnotationState.comment
-        )
-        .execution_options(synchronize_session=False)
+        _bump_statement(), {"the_article": article_id, "the_user": user.id, "seen": seen, "now": utcnow()}
     ).first()
     if bumped is None:
         session.rollback()
-        current = session.exec(
-            select(AnnotationState.version).where(
-                AnnotationState.article_id == article_id, AnnotationState.user_id == user.id
-            )
-        ).first()
+        current = session.execute(
+            _current_version_statement(), {"article_id": article_id, "user_id": user.id}
+        ).scalar_one_or_none()
         if current is None:
             raise NotFound("That article does not exist, or you have not opened it yet; open it first.")
         raise StaleVersion(
             f"Not saved: this article was changed in another tab or window (you edited version {seen}, "
             f"it is now at version {current}). The latest version is shown; redo the edit if it is still needed."
         )
-    state_id, version, status, comment = bumped
-    external_id, text = session.exec(
-        select(Article.external_id, Article.text).where(Article.id == article_id)
-    ).one()
-    spans = _load_spans(session, text, article_id, Origin.ANNOTATOR.value, user.id)
+    state_id, version, status, comment, external_id, text = bumped
+    spans = _load_spans(session, text, article_id, user.id)
     return _Work(article_id, external_id, text, user, state_id, seen, version, status, comment, spans)
 
 
@@ -520,17 +641,18 @@ def _log(
 ) -> None:
     """Log an edit with the span before and after it and the status before it."""
     session.execute(
-        insert(SpanEdit).values(
-            state_id=work.state_id,
-            version=work.version,
-            action=action.value,
-            span_id=span_id,
-            before=before.snapshot() if before else None,
-            after=after.snapshot() if after else None,
-            status_before=work.status,
-            comment_before=work.comment,
-            created_at=utcnow(),
-        )
+        _LOG_INSERT,
+        {
+            "state_id": work.state_id,
+            "version": work.version,
+            "action": action.value,
+            "span_id": span_id,
+            "before": before.snapshot() if before else None,
+            "after": after.snapshot() if after else None,
+            "status_before": work.status,
+            "comment_before": work.comment,
+            "created_at": utcnow(),
+        },
     )
 
 
@@ -540,13 +662,7 @@ def _span_edited(
     """Log a span edit, and put the article back in progress (an accepted one needs accepting again)."""
     _log(session, work, action, span_id=(after or before).id, before=before, after=after)
     if work.status != Status.IN_PROGRESS.value:
-        session.execute(
-            update(AnnotationState)
-            .where(AnnotationState.id == work.state_id)
-            .values(status=Status.IN_PROGRESS.value)
-            .execution_options(synchronize_session=False)
-        )
-        work.status = Status.IN_PROGRESS.value
+        _set_state(session, work, Status.IN_PROGRESS.value, work.comment)
 
 
 def _replace_span(work: _Work, old: SpanView | None, new: SpanView | None) -> None:
@@ -556,13 +672,43 @@ def _replace_span(work: _Work, old: SpanView | None, new: SpanView | None) -> No
         work.spans.append(new)
 
 
+def _set_state(session: Session, work: _Work, status: str, comment: str | None) -> None:
+    session.execute(_STATE_UPDATE, {"state_id": work.state_id, "status": status, "comment": comment})
+    work.status, work.comment = status, comment
+
+
 def _update_span(session: Session, span: SpanView) -> None:
     session.execute(
-        update(Span)
-        .where(Span.id == span.id)
-        .values(start=span.start, end=span.end, label=span.label, attrs=span.attrs, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        _SPAN_UPDATE,
+        {
+            "span_id": span.id,
+            "start": span.start,
+            "end": span.end,
+            "label": span.label,
+            "attrs": span.attrs,
+            "updated_at": utcnow(),
+        },
     )
+
+
+def _delete_span(session: Session, span_id: int) -> None:
+    session.execute(_SPAN_DELETE, {"span_id": span_id})
+
+
+def _insert_span(session: Session, work: _Work, span: SpanView, *, keep_id: bool = False) -> int:
+    """Insert a span into the user's working copy and return its id (``span.id`` with ``keep_id``)."""
+    now = utcnow()
+    values = {
+        **span.snapshot(),
+        "article_id": work.article_id,
+        "origin": Origin.ANNOTATOR.value,
+        "owner_id": work.user.id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if keep_id:
+        values["id"] = span.id
+    return session.execute(_SPAN_INSERT, values).scalar_one()
 
 
 def _overlap_message(other: SpanView, what: str) -> str:
@@ -594,24 +740,8 @@ def add_span(
         other = work.overlap(*snapped)
         if other is not None:
             raise SpanOverlap(_overlap_message(other, f"“{work.text[snapped[0] : snapped[1]]}”"))
-        now = utcnow()
-        span_id = session.execute(
-            insert(Span)
-            .values(
-                article_id=article_id,
-                start=snapped[0],
-                end=snapped[1],
-                label=label,
-                attrs={},
-                origin=Origin.ANNOTATOR.value,
-                owner_id=user.id,
-                source="annotator",
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(Span.id)
-        ).scalar_one()
-        added = SpanView(span_id, *snapped, label, {}, work.text[snapped[0] : snapped[1]], "annotator")
+        added = SpanView(0, *snapped, label, {}, work.text[snapped[0] : snapped[1]], "annotator")
+        added = replace(added, id=_insert_span(session, work, added))
         _span_edited(session, work, EditAction.ADD, None, added)
         _replace_span(work, None, added)
         session.commit()
@@ -642,7 +772,7 @@ def delete_span(session: Session, article_id: int, user: User, *, version: int, 
     """Delete a span from the user's working copy."""
     with _editing(session, article_id, user, version) as work:
         old = work.span(span_id)
-        session.execute(delete(Span).where(Span.id == span_id).execution_options(synchronize_session=False))
+        _delete_span(session, span_id)
         _span_edited(session, work, EditAction.DELETE, old, None)
         _replace_span(work, old, None)
         session.commit()
@@ -750,14 +880,8 @@ def set_status(
     with _editing(session, article_id, user, version) as work:
         if (work.status, work.comment) == (status, comment):
             return EditResult(_unchanged(session, work, None), f"Already {status.replace('_', ' ')}.")
-        session.execute(
-            update(AnnotationState)
-            .where(AnnotationState.id == work.state_id)
-            .values(status=status, comment=comment)
-            .execution_options(synchronize_session=False)
-        )
         _log(session, work, EditAction.STATUS)
-        work.status, work.comment = status, comment
+        _set_state(session, work, status, comment)
         session.commit()
     words = {"accepted": "Accepted", "skipped": "Skipped", "flagged": "Flagged for a reviewer"}
     return work.result(f"{words[status]}.", selected=None, spans=False)
@@ -767,28 +891,20 @@ def _unchanged(session: Session, work: _Work, selected: int | None) -> Workspace
     """Roll back an edit that turned out to change nothing, and return the working copy as it was."""
     session.rollback()
     work.version = work.seen
-    can_undo = session.exec(select(_has_edits(work.state_id))).one()
-    return work.workspace(selected=selected, can_undo=bool(can_undo))
+    return work.workspace(selected=selected, can_undo=_can_undo(session, work.state_id))
 
 
 def undo(session: Session, article_id: int, user: User, *, version: int) -> EditResult:
     """Reverse the newest edit of the user's working copy (again and again, down to the first visit)."""
     with _editing(session, article_id, user, version) as work:
-        last = session.exec(
-            select(SpanEdit)
-            .where(SpanEdit.state_id == work.state_id)
-            .order_by(SpanEdit.version.desc())
-            .limit(1)
-        ).first()
+        last = session.execute(_LAST_EDIT, {"state_id": work.state_id}).first()
         if last is None:
             raise NothingToUndo("Nothing to undo: this is the article as you first opened it.")
         selected = None
         if last.action != EditAction.STATUS:
             current = work.span(last.span_id) if last.after is not None else None
             if last.before is None:
-                session.execute(
-                    delete(Span).where(Span.id == last.span_id).execution_options(synchronize_session=False)
-                )
+                _delete_span(session, last.span_id)
                 restored = None
             else:
                 before = last.before
@@ -802,38 +918,21 @@ def undo(session: Session, article_id: int, user: User, *, version: int) -> Edit
                     source=before.get("source"),
                 )
                 if current is None:
-                    now = utcnow()
                     # Back under its old id, so older log entries still name it.
-                    session.execute(
-                        insert(Span).values(
-                            id=restored.id,
-                            article_id=article_id,
-                            **restored.snapshot(),
-                            origin=Origin.ANNOTATOR.value,
-                            owner_id=user.id,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
+                    _insert_span(session, work, restored, keep_id=True)
                 else:
                     _update_span(session, restored)
                 selected = restored.id
             _replace_span(work, current, restored)
-        session.execute(
-            update(AnnotationState)
-            .where(AnnotationState.id == work.state_id)
-            .values(status=last.status_before, comment=last.comment_before)
-            .execution_options(synchronize_session=False)
-        )
-        work.status, work.comment = last.status_before, last.comment_before
-        session.execute(delete(SpanEdit).where(SpanEdit.id == last.id))
-        can_undo = session.exec(select(_has_edits(work.state_id))).one()
+        _set_state(session, work, last.status_before, last.comment_before)
+        session.execute(_LOG_DELETE, {"edit_id": last.id})
+        can_undo = _can_undo(session, work.state_id)
         session.commit()
     return work.result(
         f"Undid {_describe(last)}.",
         selected=selected,
         spans=last.action != EditAction.STATUS,
-        can_undo=bool(can_undo),
+        can_undo=can_undo,
     )
 
 

@@ -120,16 +120,17 @@ def init_app(app: Flask) -> None:
         return {"status": "ok"}
 
     for code in (400, 401, 403, 404, 405, 409, 422):
-        app.register_error_handler(code, _render_error)
+        app.register_error_handler(code, render_error)
     for error_class in ERROR_STATUS:
         app.register_error_handler(error_class, _render_domain_error)
 
 
-def _render_error(error):
+def render_error(error):
+    """Render an HTTP error as a page, or for htmx as a fragment."""
     template = "_error.html" if is_htmx() else "error.html"
     return render_template(template, error=error), error.code
 
 
 def _render_domain_error(error):
     status = next(code for cls, code in ERROR_STATUS.items() if isinstance(error, cls))
-    return _render_error(default_exceptions[status](description=str(error)))
+    return render_error(default_exceptions[status](description=str(error)))

@@ -9,11 +9,12 @@ fragments and a message, or for a plain form the whole page.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import NotFound
 
 from annotator.db import get_session
 from annotator.errors import InvalidEdit, InvalidSpan, SpanOverlap, StaleVersion
 from annotator.services import review
-from annotator.web import is_htmx
+from annotator.web import is_htmx, render_error
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -76,9 +77,12 @@ def _respond(result: review.EditResult):
 def _refused(error):
     """Answer a refused edit with its status, the message and the working copy as it now is."""
     status = 409 if isinstance(error, StaleVersion) else 422
+    article_id = request.view_args["article_id"]
+    if not review.article_exists(get_session(), article_id):
+        return render_error(NotFound(description=f"No article number {article_id}."))
     workspace = review.load_workspace(
         get_session(),
-        request.view_args["article_id"],
+        article_id,
         g.user,
         selected=request.form.get("span", type=int),
         page=not is_htmx(),

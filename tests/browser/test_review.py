@@ -222,6 +222,21 @@ def test_overlapping_span_gets_a_message_and_nothing_changes(page: Page, model_s
     expect(page.locator("[data-article-id] mark")).to_have_count(len(MODEL_SPANS))
 
 
+def test_an_edit_lost_on_the_network_says_so_and_the_next_try_works(page: Page, model_spans):
+    log_in(page)
+    page.goto(f"/articles/{ARTICLE_ID}")
+    mark(page, "Afghan").click()
+    expect(page.locator("#span-panel")).to_contain_text("“Afghan”")
+    page.route("**/review/*/delete", lambda route: route.abort("internetdisconnected"))
+    page.keyboard.press("Delete")
+    expect(page.locator("#message")).to_contain_text("Not saved: the server could not be reached")
+    expect(mark(page, "Afghan")).to_have_count(1)
+    page.unroute("**/review/*/delete")
+    page.keyboard.press("Delete")
+    expect(mark(page, "Afghan")).to_have_count(0)
+    expect(page.locator("#status .version")).to_have_text("version 1")
+
+
 def test_edit_from_a_stale_tab_is_refused_and_the_tab_refreshed(page: Page, model_spans):
     log_in(page)
     page.goto(f"/articles/{ARTICLE_ID}")

@@ -452,3 +452,11 @@ def test_edits_never_touch_the_model_spans(client, opened, db_session):
         version = state(db_session, opened, "ann").version
         assert hx_post(client, url(opened, "delete"), span=span, version=version).status_code == 200
     assert model() == before
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_bad_input_for_an_unknown_article_is_404(client, auth, htmx):
+    auth.login()
+    post = hx_post if htmx else form_post
+    response = post(client, "/review/999/spans", start="x", end="3", label="ACTOR", version="0")
+    assert response.status_code == 404

@@ -1,0 +1,600 @@
+"""Score any extractor's spans against gold: the four schemes of SemEval-2013 task 9.1, and casualty attributes.
+
+The schemes and their counts are those of nervaluate (``nervaluate.Evaluator``,
+1.x), computed here by the same greedy matching on character offsets:
+``tests/services/test_evaluate_nervaluate.py`` checks every number against
+nervaluate itself. Own code rather than a call to nervaluate because this one
+finds each predicted span's overlapping gold spans by bisection instead of
+comparing it with every gold span of the document, four times over per label,
+which makes it many times faster on large sets (``bench/evaluate.py``).
+
+- strict: exact boundaries and the same label;
+- exact: exact boundaries, any label;
+- partial: any overlap, any label (an overlap that is not exact counts half);
+- ent_type: any overlap with the same label.
+
+As in nervaluate, "overlap" means the predicted span covers at least
+``min_overlap`` percent (default 1) of the gold span, micro scores come from
+matching all labels at once (a label confusion counts as incorrect), and
+each label's scores from matching that label's spans alone.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from annotator.errors import AnnotatorError
+from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS
+from annotator.models import Origin
+from annotator.services.gold import Document, iter_documents
+from annotator.services.origins import parse_origin
+
+SCHEMES = ("strict", "exact", "partial", "ent_type")
+# Schemes where a partial match earns half a point in precision and recall (nervaluate's formula).
+_HALF_CREDIT = ("partial", "ent_type")
+PIPELINE_PREFIX = "pipeline:"
+
+
+class BadSource(AnnotatorError):
+    """An evaluation source that cannot be read: a missing file, a bad origin, a pipeline for gold."""
+
+
+@dataclass
+class SchemeScore:
+    """Counts of one scheme; precision, recall and F1 derive from them as in nervaluate."""
+
+    scheme: str
+    correct: int = 0
+    incorrect: int = 0
+    partial: int = 0
+    missed: int = 0
+    spurious: int = 0
+
+    @property
+    def possible(self) -> int:
+        """Gold spans."""
+        return self.correct + self.incorrect + self.partial + self.missed
+
+    @property
+    def actual(self) -> int:
+        """Predicted spans."""
+        return self.correct + self.incorrect + self.partial + self.spurious
+
+    @property
+    def _credit(self) -> float:
+        return self.correct + 0.5 * self.partial if self.scheme in _HALF_CREDIT else self.correct
+
+    @property
+    def precision(self) -> float:
+        return self._credit / self.actual if self.actual > 0 else 0
+
+    @property
+    def recall(self) -> float:
+        return self._credit / self.possible if self.possible > 0 else 0
+
+    @property
+    def f1(self) -> float:
+        precision, recall = self.precision, self.recall
+        return 2 * (precision * recall) / (precision + recall) if (precision + recall) > 0 else 0
+
+    def add(self, counts: Sequence[int]) -> None:
+        self.correct += counts[0]
+        self.incorrect += counts[1]
+        self.partial += counts[2]
+        self.missed += counts[3]
+        self.spurious += counts[4]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "correct": self.correct,
+            "incorrect": self.incorrect,
+            "partial": self.partial,
+            "missed": self.missed,
+            "spurious": self.spurious,
+            "possible": self.possible,
+            "actual": self.actual,
+        }
+
+
+def _schemes() -> dict[str, SchemeScore]:
+    return {scheme: SchemeScore(scheme) for scheme in SCHEMES}
+
+
+@dataclass
+class CasualtyAttributes:
+    """How often the attributes of strictly matched CASUALTY spans agree, and how far off counts are."""
+
+    matched: int = 0
+    correct: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CASUALTY_ATTRIBUTES, 0))
+    # Pairs where gold and prediction both give a count, and the sum of their differences.
+    count_pairs: int = 0
+    count_error: int = 0
+
+    def accuracy(self, name: str) -> float | None:
+        return self.correct[name] / self.matched if self.matched else None
+
+    @property
+    def count_mae(self) -> float | None:
+        return self.count_error / self.count_pairs if self.count_pairs else None
+
+    def add(self, gold: Mapping[str, Any], predicted: Mapping[str, Any]) -> None:
+        self.matched += 1
+        for name in CASUALTY_ATTRIBUTES:
+            if gold.get(name) == predicted.get(name):
+                self.correct[name] += 1
+        gold_count, predicted_count = gold.get("count"), predicted.get("count")
+        if isinstance(gold_count, int) and isinstance(predicted_count, int):
+            self.count_pairs += 1
+            self.count_error += abs(gold_count - predicted_count)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matched": self.matched,
+            "attributes": {
+                name: {"correct": self.correct[name], "accuracy": self.accuracy(name)}
+                for name in CASUALTY_ATTRIBUTES
+            },
+            "count_mae": self.count_mae,
+            "count_pairs": self.count_pairs,
+        }
+
+
+@dataclass
+class Evaluation:
+    """Scores of one extractor against gold, per scheme: micro and per label; plus casualty attributes."""
+
+    labels: tuple[str, ...]
+    micro: dict[str, SchemeScore] = field(default_factory=_schemes)
+    per_label: dict[str, dict[str, SchemeScore]] = field(default_factory=dict)
+    casualty_attrs: CasualtyAttributes = field(default_factory=CasualtyAttributes)
+    documents: int = 0
+    gold: str = ""
+    pred: str = ""
+    # Gold documents left out: no predicted document with their id or text, or
+    # one with their id but another text (whose offsets cannot be compared).
+    unmatched: list[str] = field(default_factory=list)
+    text_differs: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for label in self.labels:
+            self.per_label.setdefault(label, _schemes())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the scores as plain JSON-ready values (what ``annotator evaluate --json`` prints)."""
+        return {
+            "gold": self.gold,
+            "pred": self.pred,
+            "documents": self.documents,
+            "unmatched": self.unmatched,
+            "text_differs": self.text_differs,
+            "labels": list(self.labels),
+            "micro": {scheme: score.to_dict() for scheme, score in self.micro.items()},
+            "per_label": {
+                label: {scheme: score.to_dict() for scheme, score in schemes.items()}
+                for label, schemes in self.per_label.items()
+            },
+            "casualty_attrs": self.casualty_attrs.to_dict(),
+        }
+
+    def table(self) -> str:
+        """Return the scores as a plain-text table."""
+        lines = [
+            f"Gold: {self.gold}; predicted: {self.pred}; {self.documents} documents compared.",
+        ]
+        if self.unmatched:
+            lines.append(
+                f"Left out {len(self.unmatched)} gold documents with no prediction: {_few(self.unmatched)}."
+            )
+        if self.text_differs:
+            lines.append(
+                f"Left out {len(self.text_differs)} gold documents whose prediction has another text: "
+                f"{_few(self.text_differs)}."
+            )
+        header = ("scheme", "label", "correct", "incorrect", "partial", "missed", "spurious", "P", "R", "F1")
+        lines += ["", "{:<9} {:<9} {:>8} {:>9} {:>8} {:>7} {:>9} {:>6} {:>6} {:>6}".format(*header)]
+        for scheme in SCHEMES:
+            rows = [("micro", self.micro[scheme])] + [
+                (label, self.per_label[label][scheme]) for label in self.labels
+            ]
+            for index, (name, score) in enumerate(rows):
+                lines.append(
+                    f"{scheme if index == 0 else '':<9} {name:<9} {score.correct:>8} {score.incorrect:>9} "
+                    f"{score.partial:>8} {score.missed:>7} {score.spurious:>9} "
+                    f"{score.precision:>6.3f} {score.recall:>6.3f} {score.f1:>6.3f}"
+                )
+        if CASUALTY in self.labels:
+            attrs = self.casualty_attrs
+            lines += ["", f"CASUALTY attributes on {attrs.matched} strict matches:"]
+            for name in CASUALTY_ATTRIBUTES:
+                accuracy = attrs.accuracy(name)
+                shown = "-" if accuracy is None else f"{accuracy:.3f}"
+                line = f"  {name:<10} accuracy {shown:>5} ({attrs.correct[name]}/{attrs.matched})"
+                if name == "count" and attrs.count_mae is not None:
+                    line += f"; mean absolute error {attrs.count_mae:.3f} over {attrs.count_pairs} pairs with counts"
+                lines.append(line)
+        return "\n".join(lines)
+
+
+def _few(items: list[str], shown: int = 5) -> str:
+    return ", ".join(items[:shown]) + (", ..." if len(items) > shown else "")
+
+
+# --- scoring ---------------------------------------------------------------------------
+
+
+def _sorted(spans: Iterable[Mapping[str, Any]], labels: frozenset[str]) -> list[tuple[int, int, str, Any]]:
+    return sorted(
+        (
+            (span["start"], span["end"], span["label"], span.get("attrs"))
+            for span in spans
+            if span["label"] in labels
+        ),
+        key=lambda span: span[:3],
+    )
+
+
+def _candidates(
+    true: list[tuple[int, int, str, Any]], pred: list[tuple[int, int, str, Any]], min_overlap: float
+) -> list[list[int]]:
+    """Return, per predicted span, the indices of the gold spans it overlaps enough, in gold order."""
+    starts = [span[0] for span in true]
+    ends = [span[1] for span in true]
+    # Gold spans never overlap, so their ends rise with their starts and the first
+    # candidate can be found by bisection too; overlapping gold is scanned from 0.
+    rising = all(ends[index] <= ends[index + 1] for index in range(len(ends) - 1))
+    found = []
+    for start, end, _, _ in pred:
+        low = bisect_right(ends, start) if rising else 0
+        high = bisect_left(starts, end)
+        found.append(
+            [
+                index
+                for index in range(low, high)
+                if ends[index] > start
+                # nervaluate's test, to the same float: the share of the gold span covered.
+                and ((min(end, ends[index]) - max(start, starts[index])) / (ends[index] - starts[index]))
+                * 100.0
+                >= min_overlap
+            ]
+        )
+    return found
+
+
+def _match(
+    true: list[tuple[int, int, str, Any]],
+    pred: list[tuple[int, int, str, Any]],
+    candidates: list[list[int]],
+    pairs: list[tuple[int, int]] | None = None,
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Return [correct, incorrect, partial, missed, spurious] per scheme (strict, exact, partial, ent_type).
+
+    The greedy matching of nervaluate's strategies, predicted spans in order.
+    ``pairs``, when given, receives the (gold, predicted) indices of strict matches.
+    """
+    strict, exact, partial, ent_type = [0] * 5, [0] * 5, [0] * 5, [0] * 5
+    taken_strict: set[int] = set()
+    taken_exact: set[int] = set()
+    taken_partial: set[int] = set()
+    taken_type: set[int] = set()
+    for index, (start, end, label, _) in enumerate(pred):
+        found = candidates[index]
+        if not found:
+            strict[4] += 1
+            exact[4] += 1
+            partial[4] += 1
+            ent_type[4] += 1
+            continue
+        # strict: same boundaries and label, else the first overlapping gold span is "incorrect".
+        hit = other = None
+        for gold in found:
+            if gold in taken_strict:
+                continue
+            gold_start, gold_end, gold_label, _ = true[gold]
+            if gold_start == start and gold_end == end and gold_label == label:
+                hit = gold
+                break
+            if other is None:
+                other = gold
+        if hit is not None:
+            strict[0] += 1
+            taken_strict.add(hit)
+            if pairs is not None:
+                pairs.append((hit, index))
+        elif other is not None:
+            strict[1] += 1
+            taken_strict.add(other)
+        else:
+            strict[4] += 1
+        # exact: same boundaries, any label.
+        hit = other = None
+        for gold in found:
+            if gold in taken_exact:
+                continue
+            if true[gold][0] == start and true[gold][1] == end:
+                hit = gold
+                break
+            if other is None:
+                other = gold
+        if hit is not None:
+            exact[0] += 1
+            taken_exact.add(hit)
+        elif other is not None:
+            exact[1] += 1
+            taken_exact.add(other)
+        else:
+            exact[4] += 1
+        # partial: same boundaries, else the first overlapping gold span is a partial match.
+        hit = other = None
+        for gold in found:
+            if gold in taken_partial:
+                continue
+            if true[gold][0] == start and true[gold][1] == end:
+                hit = gold
+                break
+            if other is None:
+                other = gold
+        if hit is not None:
+            partial[0] += 1
+            taken_partial.add(hit)
+        elif other is not None:
+            partial[2] += 1
+            taken_partial.add(other)
+        else:
+            partial[4] += 1
+        # ent_type: the same-label gold span with the closest boundaries, else the
+        # first overlapping one of another label is "incorrect".
+        hit = other = None
+        distance = 0
+        for gold in found:
+            if gold in taken_type:
+                continue
+            gold_start, gold_end, gold_label, _ = true[gold]
+            if gold_label == label:
+                gap = abs(start - gold_start) + abs(end - gold_end)
+                if hit is None or gap < distance:
+                    hit, distance = gold, gap
+            elif other is None:
+                other = gold
+        if hit is not None:
+            ent_type[0] += 1
+            taken_type.add(hit)
+        elif other is not None:
+            ent_type[1] += 1
+            taken_type.add(other)
+        else:
+            ent_type[4] += 1
+    for counts, taken in (
+        (strict, taken_strict),
+        (exact, taken_exact),
+        (partial, taken_partial),
+        (ent_type, taken_type),
+    ):
+        counts[3] = len(true) - len(taken)
+    return strict, exact, partial, ent_type
+
+
+def score(
+    pairs: Iterable[tuple[Iterable[Mapping[str, Any]], Iterable[Mapping[str, Any]]]],
+    *,
+    labels: Iterable[str] = LABELS,
+    min_overlap: float = 1.0,
+) -> Evaluation:
+    """Score (gold spans, predicted spans) pairs of documents; spans are gold-format dicts.
+
+    Spans whose label is not in ``labels`` are ignored on both sides.
+    """
+    labels = tuple(labels)
+    wanted = frozenset(labels)
+    evaluation = Evaluation(labels)
+    micro = [evaluation.micro[scheme] for scheme in SCHEMES]
+    per_label = {label: [evaluation.per_label[label][scheme] for scheme in SCHEMES] for label in labels}
+    casualty = CASUALTY in wanted
+    for gold_spans, predicted_spans in pairs:
+        evaluation.documents += 1
+        true = _sorted(gold_spans, wanted)
+        pred = _sorted(predicted_spans, wanted)
+        if not true and not pred:
+            continue
+        candidates = _candidates(true, pred, min_overlap)
+        strict_pairs: list[tuple[int, int]] = []
+        for total, counts in zip(micro, _match(true, pred, candidates, strict_pairs), strict=True):
+            total.add(counts)
+        if casualty:
+            for gold, predicted in strict_pairs:
+                if true[gold][2] == CASUALTY:
+                    evaluation.casualty_attrs.add(true[gold][3] or {}, pred[predicted][3] or {})
+        for label in {span[2] for span in true} | {span[2] for span in pred}:
+            # Matching one label's spans alone: its gold spans renumbered, its predictions' candidates kept.
+            renumber = {
+                index: new for new, index in enumerate(i for i, span in enumerate(true) if span[2] == label)
+            }
+            true_of = [span for span in true if span[2] == label]
+            pred_of = []
+            candidates_of = []
+            for index, span in enumerate(pred):
+                if span[2] == label:
+                    pred_of.append(span)
+                    candidates_of.append([renumber[gold] for gold in candidates[index] if gold in renumber])
+            for total, counts in zip(per_label[label], _match(true_of, pred_of, candidates_of), strict=True):
+                total.add(counts)
+    return evaluation
+
+
+def match_documents(
+    gold: Iterable[Document], predicted: Iterable[Document], evaluation: Evaluation | None = None
+) -> list[tuple[Document, Document]]:
+    """Pair each gold document with the predicted one of the same id, else of the same text.
+
+    Gold documents left without a partner are listed in ``evaluation``.
+    """
+    by_id: dict[str, Document] = {}
+    by_text: dict[str, Document] = {}
+    for document in predicted:
+        by_id.setdefault(document.id, document)
+        by_text.setdefault(document.text, document)
+    pairs = []
+    for document in gold:
+        partner = by_id.get(document.id)
+        if partner is None or partner.text != document.text:
+            partner = by_text.get(document.text, partner)
+        if partner is not None and partner.text == document.text:
+            pairs.append((document, partner))
+        elif evaluation is not None:
+            (evaluation.unmatched if partner is None else evaluation.text_differs).append(document.id)
+    return pairs
+
+
+def evaluate(
+    gold: Iterable[Document],
+    predicted: Iterable[Document],
+    *,
+    labels: Iterable[str] = LABELS,
+    min_overlap: float = 1.0,
+) -> Evaluation:
+    """Match the documents (by id, else by text) and score the predicted spans against the gold ones."""
+    unmatched = Evaluation(tuple(labels))
+    pairs = match_documents(gold, predicted, unmatched)
+    evaluation = score(
+        ((gold.spans, pred.spans) for gold, pred in pairs), labels=unmatched.labels, min_overlap=min_overlap
+    )
+    evaluation.unmatched = unmatched.unmatched
+    evaluation.text_differs = unmatched.text_differs
+    return evaluation
+
+
+# --- sources ---------------------------------------------------------------------------
+
+
+def is_origin(source: str) -> bool:
+    """Return whether ``source`` names an origin in the database rather than a file or a pipeline."""
+    return source in (Origin.GOLD, Origin.MODEL) or source.startswith(f"{Origin.ANNOTATOR.value}:")
+
+
+def read_source(session: Session | None, source: str) -> list[Document]:
+    """Return the documents of a JSONL file in the gold format or of an origin (gold, model, annotator:NAME)."""
+    if source.startswith(PIPELINE_PREFIX):
+        raise BadSource(f"{source}: a pipeline predicts spans; it cannot be the gold")
+    if is_origin(source):
+        if session is None:
+            raise BadSource(f"{source}: an origin in the database needs a database session")
+        from annotator.errors import NotFound
+
+        try:
+            owner = parse_origin(session, source)
+        except (ValueError, NotFound) as error:
+            raise BadSource(str(error)) from error
+        return list(iter_documents(session, owner))
+    return read_jsonl(Path(source))
+
+
+def read_jsonl(path: Path) -> list[Document]:
+    """Return the documents of a JSONL file in the gold format, checked as an import would check them."""
+    from annotator.services.importer import Problems, read_file
+
+    if not path.is_file():
+        raise BadSource(
+            f"{path}: no such file (a source is a .jsonl file, gold, model, annotator:NAME or pipeline:NAME)"
+        )
+    if path.suffix.lower() != ".jsonl":
+        raise BadSource(f"{path}: expected a .jsonl file in the gold format")
+    problems = Problems()
+    records = read_file(path, problems)
+    if problems:
+        raise BadSource(str(problems.error()))
+    return [Document(record.external_id, record.text, record.spans, record.meta) for record in records]
+
+
+def load_extractor(name: str):
+    """Load the spaCy pipeline ``name`` (a package or a path; empty: the pre-annotator's default).
+
+    A pipeline that already predicts ACTOR, LOCATION or CASUALTY (one trained
+    on an export, or a saved pre-annotator) runs as it is. Any other, such as
+    en_core_web_sm, gets the pre-annotator's components on top, as
+    ``annotator preannotate --model NAME`` does.
+    """
+    from annotator.nlp import load_pipeline
+
+    if name and _predicts_labels(name):
+        import spacy
+
+        return spacy.load(name)
+    return load_pipeline(model=name or None)
+
+
+def _predicts_labels(name: str) -> bool:
+    import spacy.util
+
+    path = Path(name)
+    if not path.exists():
+        try:
+            path = spacy.util.get_package_path(name)
+        except ModuleNotFoundError:
+            return False
+    meta_path = path / "meta.json"
+    if not meta_path.is_file():
+        return False
+    meta = spacy.util.load_meta(meta_path)
+    if "conflict_entities" in meta.get("pipeline", ()):
+        return True
+    return any(set(found) & set(LABELS) for found in meta.get("labels", {}).values())
+
+
+def predict_documents(gold: Iterable[Document], nlp, *, batch_size: int = 32) -> list[Document]:
+    """Run ``nlp`` on the texts of ``gold``; return its documents under the same ids."""
+    from annotator.nlp import doc_to_spans
+
+    gold = list(gold)
+    docs = nlp.pipe((document.text for document in gold), batch_size=batch_size)
+    return [
+        Document(document.id, document.text, [_stored(span) for span in doc_to_spans(doc)])
+        for document, doc in zip(gold, docs, strict=True)
+    ]
+
+
+def _stored(span: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "start": span["start"],
+        "end": span["end"],
+        "label": span["label"],
+        "attrs": span.get("attrs") or {},
+    }
+
+
+def evaluate_sources(
+    session: Session | None,
+    gold: str,
+    pred: str,
+    *,
+    labels: Iterable[str] = LABELS,
+    nlp=None,
+) -> Evaluation:
+    """Score the source ``pred`` against the source ``gold``.
+
+    A source is a JSONL file in the gold format, an origin in the database
+    (gold, model, annotator:NAME) or, for ``pred`` only, pipeline:NAME_OR_PATH
+    (that spaCy pipeline run on the gold texts; ``nlp``, when given, is used
+    instead of loading it). Raises BadSource when a source cannot be read.
+    """
+    labels = tuple(labels)
+    unknown = [label for label in labels if label not in LABELS]
+    if unknown or not labels:
+        raise BadSource(f"labels must be among {', '.join(LABELS)}, not {', '.join(unknown) or 'none'}")
+    gold_documents = read_source(session, gold)
+    if pred.startswith(PIPELINE_PREFIX):
+        if nlp is None:
+            nlp = load_extractor(pred.removeprefix(PIPELINE_PREFIX).strip())
+        predicted = predict_documents(gold_documents, nlp)
+    else:
+        predicted = read_source(session, pred)
+    evaluation = evaluate(gold_documents, predicted, labels=labels)
+    evaluation.gold, evaluation.pred = gold, pred
+    return evaluation

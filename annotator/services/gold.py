@@ -1,0 +1,315 @@
+"""Which version of an article is gold, promoting a version to gold, and reading documents of any origin.
+
+An article's gold is its spans of origin ``gold`` (imported with ``--origin
+gold``, or promoted from an annotator's version by a reviewer) when it has
+any; otherwise the version of the one annotator who accepted it. When several
+annotators accepted it and no gold spans exist, the article has no single
+gold: it is left out and counted as conflicting. Gold is decided per chunk of
+articles in a fixed number of queries, never one per article or per span.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Integer, delete, exists, func, insert, literal, null, or_
+from sqlmodel import Session, select
+
+from annotator.errors import NotFound
+from annotator.models import AnnotationState, Article, Origin, Span, Status, User, utcnow
+from annotator.services.origins import SpanOwner
+
+CHUNK_SIZE = 500
+_SPAN_COLUMNS = (Span.article_id, Span.start, Span.end, Span.label, Span.attrs)
+
+
+@dataclass(slots=True)
+class Document:
+    """One article with the spans of one origin, as gold-format dicts sorted by start."""
+
+    id: str
+    text: str
+    spans: list[dict[str, Any]]
+    meta: dict[str, Any] = field(default_factory=dict)
+    # The database row's id; None for documents read from a file.
+    article_id: int | None = None
+
+    def to_gold(self) -> dict[str, Any]:
+        """Return the document in the gold JSONL format of the guidelines."""
+        return {"id": self.id, "text": self.text, "spans": [_gold_span(span) for span in self.spans]}
+
+
+def _gold_span(span: dict[str, Any]) -> dict[str, Any]:
+    item = {"start": span["start"], "end": span["end"], "label": span["label"]}
+    if span.get("attrs"):
+        item["attrs"] = span["attrs"]
+    return item
+
+
+@dataclass
+class Selection:
+    """What a read of one origin found: filled in while its documents are yielded."""
+
+    origin: str
+    articles: int = 0  # every article in the database
+    documents: int = 0
+    spans: int = 0
+    # Gold only: where each document's gold came from, and the articles left out
+    # because several annotators accepted them and no gold spans settle it.
+    from_gold_spans: int = 0
+    from_accepted: int = 0
+    conflicting: list[str] = field(default_factory=list)
+
+    @property
+    def left_out(self) -> int:
+        """Articles with no version of this origin (conflicting ones not included)."""
+        return self.articles - self.documents - len(self.conflicting)
+
+    def describe(self) -> str:
+        """Return what was left out and, for gold, where it came from, in a line or three."""
+        what = "gold" if self.origin == Origin.GOLD else f"{self.origin} spans"
+        lines = [f"Left out {_plural(self.left_out, 'article')} without {what}."]
+        if self.conflicting:
+            shown = ", ".join(self.conflicting[:5]) + (", ..." if len(self.conflicting) > 5 else "")
+            lines.append(
+                f"Left out {_plural(len(self.conflicting), 'article')} that several annotators accepted "
+                f"and no reviewer promoted to gold: {shown}."
+            )
+        if self.origin == Origin.GOLD and self.documents:
+            lines.append(
+                f"Gold came from gold spans for {_plural(self.from_gold_spans, 'article')} "
+                f"and from the one accepted version for {self.from_accepted}."
+            )
+        return "\n".join(lines)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def iter_documents(
+    session: Session,
+    owner: SpanOwner,
+    *,
+    selection: Selection | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Iterator[Document]:
+    """Yield the documents of ``owner`` in article order, reading ``chunk_size`` articles per round.
+
+    ``gold`` yields each article's gold (see the module docstring); ``model``
+    every pre-annotated article, spans or not; ``annotator:NAME`` every article
+    that user has a version of. ``selection``, when given, is filled in as
+    documents are yielded.
+    """
+    selection = selection if selection is not None else Selection(owner.origin)
+    selection.articles = session.exec(select(func.count()).select_from(Article)).one()
+    read = _gold_chunk if owner.origin == Origin.GOLD else _origin_chunk
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(Article.id, Article.external_id, Article.text, Article.meta)
+            .where(Article.id > last_id, _has_version(owner))
+            .order_by(Article.id)
+            .limit(chunk_size)
+        ).all()
+        if not rows:
+            return
+        spans_of = read(session, owner, [row[0] for row in rows], selection)
+        for article_id, external_id, text, meta in rows:
+            spans = spans_of.get(article_id)
+            if spans is None:  # conflicting gold
+                selection.conflicting.append(external_id)
+                continue
+            selection.documents += 1
+            selection.spans += len(spans)
+            yield Document(external_id, text, spans, meta or {}, article_id)
+        last_id = rows[-1][0]
+
+
+def document_ids(session: Session, owner: SpanOwner, *, chunk_size: int = CHUNK_SIZE) -> list[int]:
+    """Return the article ids ``iter_documents`` would yield, without reading texts or spans."""
+    found = []
+    last_id = 0
+    while True:
+        ids = session.exec(
+            select(Article.id)
+            .where(Article.id > last_id, _has_version(owner))
+            .order_by(Article.id)
+            .limit(chunk_size)
+        ).all()
+        if not ids:
+            return found
+        if owner.origin == Origin.GOLD:
+            with_gold = set(
+                session.exec(
+                    select(Span.article_id)
+                    .where(Span.article_id.in_(ids), Span.origin == Origin.GOLD.value)
+                    .distinct()
+                )
+            )
+            accepted = _accepted(session, [each for each in ids if each not in with_gold])
+            found.extend(each for each in ids if each in with_gold or len(accepted.get(each, ())) == 1)
+        else:
+            found.extend(ids)
+        last_id = ids[-1]
+
+
+def _has_version(owner: SpanOwner):
+    """Return the condition on Article that it may have a version of ``owner``."""
+    if owner.origin == Origin.MODEL:
+        # A pre-annotated article belongs in a model export even when the model found nothing.
+        return Article.preannotated_with.is_not(None)
+    if owner.origin == Origin.GOLD:
+        return or_(
+            exists().where(Span.article_id == Article.id, Span.origin == Origin.GOLD.value),
+            exists().where(
+                AnnotationState.article_id == Article.id, AnnotationState.status == Status.ACCEPTED.value
+            ),
+        )
+    # An annotator's version: their state row (created on first visit with the copied
+    # spans), or spans imported for them without one.
+    return or_(
+        exists().where(AnnotationState.article_id == Article.id, AnnotationState.user_id == owner.owner_id),
+        exists().where(
+            Span.article_id == Article.id,
+            Span.origin == Origin.ANNOTATOR.value,
+            Span.owner_id == owner.owner_id,
+        ),
+    )
+
+
+def _accepted(session: Session, article_ids: list[int]) -> dict[int, list[int]]:
+    """Return article id -> the users who accepted it, for those of ``article_ids`` anyone accepted."""
+    users: dict[int, list[int]] = defaultdict(list)
+    if article_ids:
+        for article_id, user_id in session.exec(
+            select(AnnotationState.article_id, AnnotationState.user_id).where(
+                AnnotationState.article_id.in_(article_ids), AnnotationState.status == Status.ACCEPTED.value
+            )
+        ):
+            users[article_id].append(user_id)
+    return users
+
+
+def _span_dicts(rows, keep=None) -> dict[int, list[dict[str, Any]]]:
+    spans: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for article_id, start, end, label, attrs in rows:
+        if keep is None or keep(article_id):
+            spans[article_id].append({"start": start, "end": end, "label": label, "attrs": attrs or {}})
+    return spans
+
+
+def _origin_chunk(
+    session: Session, owner: SpanOwner, article_ids: list[int], selection: Selection
+) -> dict[int, list[dict[str, Any]]]:
+    query = select(*_SPAN_COLUMNS).where(Span.article_id.in_(article_ids), Span.origin == owner.origin)
+    if owner.owner_id is not None:
+        query = query.where(Span.owner_id == owner.owner_id)
+    found = _span_dicts(session.exec(query.order_by(Span.article_id, Span.start, Span.end)))
+    return {article_id: found.get(article_id, []) for article_id in article_ids}
+
+
+def _gold_chunk(
+    session: Session, owner: SpanOwner, article_ids: list[int], selection: Selection
+) -> dict[int, list[dict[str, Any] | None]]:
+    """Return article id -> its gold spans, or None for an article with conflicting accepted versions."""
+    gold = _span_dicts(
+        session.exec(
+            select(*_SPAN_COLUMNS)
+            .where(Span.article_id.in_(article_ids), Span.origin == Origin.GOLD.value)
+            .order_by(Span.article_id, Span.start, Span.end)
+        )
+    )
+    accepted = _accepted(session, [each for each in article_ids if each not in gold])
+    chosen = {article_id: users[0] for article_id, users in accepted.items() if len(users) == 1}
+    versions: dict[int, list[dict[str, Any]]] = {}
+    if chosen:
+        # One query for all chosen versions; a user's other articles in the chunk are filtered out here.
+        rows = session.exec(
+            select(*_SPAN_COLUMNS, Span.owner_id)
+            .where(
+                Span.article_id.in_(list(chosen)),
+                Span.origin == Origin.ANNOTATOR.value,
+                Span.owner_id.in_(set(chosen.values())),
+            )
+            .order_by(Span.article_id, Span.start, Span.end)
+        )
+        versions = _span_dicts(row[:5] for row in rows if chosen[row[0]] == row[5])
+    result: dict[int, list[dict[str, Any]] | None] = {}
+    for article_id in article_ids:
+        if article_id in gold:
+            result[article_id] = gold[article_id]
+            selection.from_gold_spans += 1
+        elif article_id in chosen:
+            result[article_id] = versions.get(article_id, [])
+            selection.from_accepted += 1
+        else:
+            result[article_id] = None
+    return result
+
+
+def promote_to_gold(session: Session, article_id: int, user_id: int) -> int:
+    """Make one annotator's version of an article its gold, replacing any gold it had; commit.
+
+    Returns the number of spans copied. Raises NotFound when the article or
+    user does not exist, or the user has no version of the article. A version
+    with no spans leaves the article with no gold spans, so its gold falls back
+    to the accepted version (an empty gold cannot be stored without a schema change).
+    """
+    if session.get(Article, article_id) is None:
+        raise NotFound(f"no article with id {article_id}")
+    if session.get(User, user_id) is None:
+        raise NotFound(f"no user with id {user_id}")
+    has_version = session.exec(
+        select(
+            or_(
+                exists().where(AnnotationState.article_id == article_id, AnnotationState.user_id == user_id),
+                exists().where(
+                    Span.article_id == article_id,
+                    Span.origin == Origin.ANNOTATOR.value,
+                    Span.owner_id == user_id,
+                ),
+            )
+        )
+    ).one()
+    if not has_version:
+        raise NotFound(f"user {user_id} has no version of article {article_id} to promote")
+    now = utcnow()
+    session.execute(delete(Span).where(Span.article_id == article_id, Span.origin == Origin.GOLD.value))
+    copied = session.execute(
+        insert(Span).from_select(
+            [
+                "article_id",
+                "start",
+                "end",
+                "label",
+                "attrs",
+                "source",
+                "origin",
+                "owner_id",
+                "created_at",
+                "updated_at",
+            ],
+            select(
+                Span.article_id,
+                Span.start,
+                Span.end,
+                Span.label,
+                Span.attrs,
+                Span.source,
+                literal(Origin.GOLD.value),
+                null().cast(Integer),
+                literal(now, Span.__table__.c.created_at.type),
+                literal(now, Span.__table__.c.updated_at.type),
+            ).where(
+                Span.article_id == article_id,
+                Span.origin == Origin.ANNOTATOR.value,
+                Span.owner_id == user_id,
+            ),
+        )
+    ).rowcount
+    session.commit()
+    return copied

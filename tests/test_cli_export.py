@@ -1,0 +1,152 @@
+"""`annotator export`: formats, the gold it picks, splits, standard output, and misaligned spans."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from annotator.cli import main
+from annotator.models import AnnotationState
+from annotator.services.formats import DOCSTART, read_docbin
+from tests.factories import make_article, make_span, make_user
+
+TEXT = "Taliban fighters killed nine soldiers in Helmand province on Sunday."
+NINE = {"count": 9, "qualifier": "exact", "outcome": "killed", "group": "security"}
+
+
+def add_gold(session, external_id, text=TEXT):
+    article = make_article(session, external_id=external_id, text=text)
+    make_span(session, article, start=0, end=16, label="ACTOR")
+    make_span(session, article, start=24, end=37, label="CASUALTY", attrs=NINE)
+    make_span(session, article, start=41, end=57, label="LOCATION")
+    return article
+
+
+@pytest.mark.parametrize("format_", ["spacy", "jsonl", "conll", "csv"])
+def test_export_writes_each_format_and_counts_what_it_left_out(runner, db_session, tmp_path, format_):
+    add_gold(db_session, "g1")
+    make_article(db_session, external_id="no-gold", text="Nothing here.")
+    out = tmp_path / f"gold.{format_}"
+    result = runner.invoke(main, ["export", "--format", format_, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"Wrote 1 article with gold to {out}." in result.stderr
+    assert "Left out 1 article without gold." in result.stderr
+    if format_ == "spacy":
+        [document] = read_docbin(out.read_bytes())
+        assert [(span["start"], span["label"], span["attrs"]) for span in document.spans] == [
+            (0, "ACTOR", {}),
+            (24, "CASUALTY", NINE),
+            (41, "LOCATION", {}),
+        ]
+    elif format_ == "jsonl":
+        assert json.loads(out.read_text(encoding="utf-8"))["spans"][1]["attrs"] == NINE
+    elif format_ == "conll":
+        assert out.read_text(encoding="utf-8").startswith(
+            f"{DOCSTART}\n\nTaliban B-ACTOR\nfighters I-ACTOR\n"
+        )
+    else:
+        [row] = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))
+        assert (row["text"], row["count"], row["actors"], row["locations"]) == (
+            "nine soldiers",
+            "9",
+            "Taliban fighters",
+            "Helmand province",
+        )
+
+
+def test_gold_export_takes_the_one_accepted_version(runner, db_session, tmp_path):
+    ann = make_user(db_session, username="ann")
+    article = make_article(db_session, external_id="a1", text=TEXT)
+    make_span(db_session, article, start=0, end=7, label="ACTOR", origin="annotator", owner=ann)
+    db_session.add(AnnotationState(article_id=article.id, user_id=ann.id, status="accepted"))
+    db_session.commit()
+    out = tmp_path / "gold.jsonl"
+    result = runner.invoke(main, ["export", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "from the one accepted version for 1" in result.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["spans"][0]["end"] == 7
+
+
+def test_export_refuses_spans_off_token_boundaries_and_writes_nothing(runner, db_session, tmp_path):
+    add_gold(db_session, "good")
+    bad = make_article(db_session, external_id="bad", text="Bashar Assads forces shelled Homs.")
+    make_span(db_session, bad, start=0, end=12, label="ACTOR")
+    make_span(db_session, bad, start=29, end=33, label="LOCATION")
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "gold.spacy"
+    result = runner.invoke(main, ["export", "--format", "spacy", "-o", str(out)])
+    assert result.exit_code == 1
+    assert "1 span in 1 article cannot be exported as they are" in result.output
+    assert (
+        "bad: [0, 12) ACTOR 'Bashar Assad': does not start and end at token boundaries "
+        "(the tokens it touches: 'Bashar Assads')"
+    ) in result.output
+    assert list(out.parent.iterdir()) == []
+
+
+def test_skip_misaligned_leaves_out_whole_articles_and_lists_them(runner, db_session, tmp_path):
+    add_gold(db_session, "good")
+    bad = make_article(db_session, external_id="bad", text="Bashar Assads forces shelled Homs.")
+    make_span(db_session, bad, start=0, end=12, label="ACTOR")
+    make_span(db_session, bad, start=29, end=33, label="LOCATION")
+    out = tmp_path / "gold.jsonl"
+    result = runner.invoke(main, ["export", "-o", str(out), "--skip-misaligned"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["good"]
+    assert "Left out 1 article with spans that do not align:" in result.stderr
+    assert "bad: [0, 12) ACTOR 'Bashar Assad'" in result.stderr
+
+
+def test_split_writes_train_and_dev_files_the_same_way_for_a_seed(runner, db_session, tmp_path):
+    for index in range(10):
+        add_gold(db_session, f"g{index}", text=f"{TEXT} {index}")
+
+    def split(folder, seed):
+        result = runner.invoke(
+            main,
+            ["export", "--format", "jsonl", "-o", str(folder), "--split", "dev=0.2", "--seed", str(seed)],
+        )
+        assert result.exit_code == 0, result.output
+        assert f"2 articles to {folder / 'dev.jsonl'}" in result.stderr
+        return {
+            part: [json.loads(line)["id"] for line in (folder / f"{part}.jsonl").read_text().splitlines()]
+            for part in ("train", "dev")
+        }
+
+    first = split(tmp_path / "one", 3)
+    assert len(first["train"]) == 8 and len(first["dev"]) == 2
+    assert sorted(first["train"] + first["dev"]) == sorted(f"g{index}" for index in range(10))
+    assert split(tmp_path / "two", 3) == first
+    assert any(split(tmp_path / f"seed{seed}", seed) != first for seed in range(4, 8))
+
+
+@pytest.mark.parametrize("value", ["dev=0", "dev=1", "test=0.2", "0.2", "dev=x"])
+def test_split_needs_a_dev_fraction(runner, tmp_path, value):
+    result = runner.invoke(main, ["export", "-o", str(tmp_path / "out"), "--split", value])
+    assert result.exit_code == 2
+    assert "expected dev=FRACTION" in result.output
+
+
+def test_export_to_standard_output(runner, db_session):
+    add_gold(db_session, "g1")
+    result = runner.invoke(main, ["export", "--format", "conll", "-o", "-"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(DOCSTART)
+    assert "Wrote 1 article with gold to standard output." in result.stderr
+
+
+def test_a_docbin_needs_a_file(runner):
+    result = runner.invoke(main, ["export", "--format", "spacy", "-o", "-"])
+    assert result.exit_code == 2
+    assert "not '-'" in result.output
+
+
+def test_a_refused_export_prints_nothing_on_standard_output(runner, db_session):
+    bad = make_article(db_session, external_id="bad", text="Bashar Assads forces.")
+    make_span(db_session, bad, start=0, end=12, label="ACTOR")
+    result = runner.invoke(main, ["export", "-o", "-"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
