@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 __version__ = "0.1.0"
 
@@ -21,6 +22,9 @@ def resource_dir(name: str) -> Path:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure an instance of the annotator web app."""
+    # Imported here so `annotator.nlp` stays usable without the web stack loaded.
+    from flask import Flask
+
     from annotator import config, db, web
 
     app = Flask(
