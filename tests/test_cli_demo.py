@@ -8,7 +8,7 @@ from sqlmodel import Session, func, select
 from annotator import create_app
 from annotator.cli import main
 from annotator.db import current_revision, head_revision
-from annotator.models import Article
+from annotator.models import Article, Span
 from annotator.services.users import authenticate
 from tests.conftest import SEEDS
 
@@ -34,6 +34,9 @@ def test_demo_upgrades_loads_seeds_and_creates_login(fresh_app):
         ids = set(session.exec(select(Article.external_id)).all())
         assert ids == {path.stem for path in SEEDS.glob("*.txt")}
         assert authenticate(session, "demo", "demo") is not None
+        # The seeds come pre-annotated, each article marked with the pipeline version.
+        assert session.exec(select(func.count()).select_from(Span).where(Span.origin == "model")).one() > 50
+        assert None not in session.exec(select(Article.preannotated_with)).all()
 
 
 def test_demo_twice_adds_nothing(fresh_app):
