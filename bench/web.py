@@ -280,7 +280,10 @@ def bench(name: str, engine: Engine, url: str, n: int, times: int) -> bool:
     results["edit: htmx span edit, fragments back"] = timed(edit, times)
     app.extensions["annotator.engine"].dispose()
 
-    print(f"  {'':50} {'median':>9} {'p99':>9}   ({times} requests each)")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"  {'':50} {'median':>9} {'p99':>9}   ({times} requests each; load average {load} on {os.cpu_count()} CPUs)"
+    )
     for what, samples in results.items():
         median, p99 = summary(samples)
         print(f"  {what:50} {median:7.2f}ms {p99:7.2f}ms")
