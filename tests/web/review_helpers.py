@@ -122,3 +122,18 @@ def state(session, article: Article, username: str) -> AnnotationState | None:
             AnnotationState.article_id == article.id, AnnotationState.user_id == user_id(session, username)
         )
     ).first()
+
+
+def make_review_article(db_session) -> Article:
+    """Store the TEXT article with four model spans, one a CASUALTY with attributes."""
+    from tests.factories import make_article, make_span
+
+    article = make_article(db_session, external_id="helmand/1", text=TEXT)
+    for phrase, label in (("KABUL", "LOCATION"), ("Taliban", "ACTOR"), ("Helmand province", "LOCATION")):
+        start, end = at(phrase)
+        make_span(db_session, article, start=start, end=end, label=label, origin="model")
+    start, end = at("at least 12 policemen")
+    make_span(
+        db_session, article, start=start, end=end, label="CASUALTY", origin="model", attrs=CASUALTY_ATTRS
+    )
+    return article

@@ -8,10 +8,8 @@ import pytest
 from sqlmodel import select
 
 from annotator.models import SpanEdit
-from tests.factories import make_article, make_span
 from tests.web.conftest import AuthActions
 from tests.web.review_helpers import (
-    CASUALTY_ATTRS,
     HTMX,
     TEXT,
     article_text,
@@ -19,6 +17,7 @@ from tests.web.review_helpers import (
     find,
     form_post,
     hx_post,
+    make_review_article,
     span_id,
     state,
     working_copy,
@@ -27,15 +26,7 @@ from tests.web.review_helpers import (
 
 @pytest.fixture
 def article(db_session):
-    article = make_article(db_session, external_id="helmand/1", text=TEXT)
-    for phrase, label in (("KABUL", "LOCATION"), ("Taliban", "ACTOR"), ("Helmand province", "LOCATION")):
-        start, end = at(phrase)
-        make_span(db_session, article, start=start, end=end, label=label, origin="model")
-    start, end = at("at least 12 policemen")
-    make_span(
-        db_session, article, start=start, end=end, label="CASUALTY", origin="model", attrs=CASUALTY_ATTRS
-    )
-    return article
+    return make_review_article(db_session)
 
 
 @pytest.fixture
