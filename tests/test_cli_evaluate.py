@@ -68,7 +68,7 @@ def test_evaluate_prints_a_table(runner, files):
     gold, pred = files
     result = runner.invoke(main, ["evaluate", "--gold", gold, "--pred", pred])
     assert result.exit_code == 0, result.output
-    assert f"Gold: {gold}; predicted: {pred}; 1 documents compared." in result.output
+    assert f"Gold: {gold}; predicted: {pred}; 1 document compared." in result.output
     assert "strict    micro            1         2" in result.output
     assert (
         "count      accuracy 0.000 (0/1); mean absolute error 2.000 over 1 pairs with counts" in result.output

@@ -79,7 +79,7 @@ def test_export_refuses_spans_off_token_boundaries_and_writes_nothing(runner, db
     out = tmp_path / "out" / "gold.spacy"
     result = runner.invoke(main, ["export", "--format", "spacy", "-o", str(out)])
     assert result.exit_code == 1
-    assert "1 span in 1 article cannot be exported as they are" in result.output
+    assert "Nothing was exported: 1 span in 1 article cannot be written as stored." in result.output
     assert (
         "bad: [0, 12) ACTOR 'Bashar Assad': does not start and end at token boundaries "
         "(the tokens it touches: 'Bashar Assads')"

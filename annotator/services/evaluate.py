@@ -21,6 +21,7 @@ each label's scores from matching that label's spans alone.
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from typing import Any
 from sqlmodel import Session
 
 from annotator.errors import AnnotatorError
-from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS
+from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS, attribute_errors
 from annotator.models import Origin
 from annotator.services.gold import Document, iter_documents
 from annotator.services.origins import parse_origin
@@ -188,15 +189,15 @@ class Evaluation:
     def table(self) -> str:
         """Return the scores as a plain-text table."""
         lines = [
-            f"Gold: {self.gold}; predicted: {self.pred}; {self.documents} documents compared.",
+            f"Gold: {self.gold}; predicted: {self.pred}; {_plural(self.documents, 'document')} compared.",
         ]
         if self.unmatched:
             lines.append(
-                f"Left out {len(self.unmatched)} gold documents with no prediction: {_few(self.unmatched)}."
+                f"Left out {_plural(len(self.unmatched), 'gold document')} with no prediction: {_few(self.unmatched)}."
             )
         if self.text_differs:
             lines.append(
-                f"Left out {len(self.text_differs)} gold documents whose prediction has another text: "
+                f"Left out {_plural(len(self.text_differs), 'gold document')} whose prediction has another text: "
                 f"{_few(self.text_differs)}."
             )
         header = ("scheme", "label", "correct", "incorrect", "partial", "missed", "spurious", "P", "R", "F1")
@@ -222,6 +223,10 @@ class Evaluation:
                     line += f"; mean absolute error {attrs.count_mae:.3f} over {attrs.count_pairs} pairs with counts"
                 lines.append(line)
         return "\n".join(lines)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _few(items: list[str], shown: int = 5) -> str:
@@ -273,11 +278,13 @@ def _match(
     true: list[tuple[int, int, str, Any]],
     pred: list[tuple[int, int, str, Any]],
     candidates: list[list[int]],
+    gold_count: int,
     pairs: list[tuple[int, int]] | None = None,
 ) -> tuple[list[int], list[int], list[int], list[int]]:
     """Return [correct, incorrect, partial, missed, spurious] per scheme (strict, exact, partial, ent_type).
 
     The greedy matching of nervaluate's strategies, predicted spans in order.
+    ``candidates`` index into ``true``, of which ``gold_count`` spans take part.
     ``pairs``, when given, receives the (gold, predicted) indices of strict matches.
     """
     strict, exact, partial, ent_type = [0] * 5, [0] * 5, [0] * 5, [0] * 5
@@ -292,6 +299,38 @@ def _match(
             exact[4] += 1
             partial[4] += 1
             ent_type[4] += 1
+            continue
+        if len(found) == 1:
+            # The common case, one overlapping gold span: the loops below reduce to this.
+            gold = found[0]
+            gold_start, gold_end, gold_label, _ = true[gold]
+            bounds = gold_start == start and gold_end == end
+            same_label = gold_label == label
+            if gold in taken_strict:
+                strict[4] += 1
+            else:
+                taken_strict.add(gold)
+                if bounds and same_label:
+                    strict[0] += 1
+                    if pairs is not None:
+                        pairs.append((gold, index))
+                else:
+                    strict[1] += 1
+            if gold in taken_exact:
+                exact[4] += 1
+            else:
+                taken_exact.add(gold)
+                exact[0 if bounds else 1] += 1
+            if gold in taken_partial:
+                partial[4] += 1
+            else:
+                taken_partial.add(gold)
+                partial[0 if bounds else 2] += 1
+            if gold in taken_type:
+                ent_type[4] += 1
+            else:
+                taken_type.add(gold)
+                ent_type[0 if same_label else 1] += 1
             continue
         # strict: same boundaries and label, else the first overlapping gold span is "incorrect".
         hit = other = None
@@ -378,7 +417,7 @@ def _match(
         (partial, taken_partial),
         (ent_type, taken_type),
     ):
-        counts[3] = len(true) - len(taken)
+        counts[3] = gold_count - len(taken)
     return strict, exact, partial, ent_type
 
 
@@ -406,51 +445,58 @@ def score(
             continue
         candidates = _candidates(true, pred, min_overlap)
         strict_pairs: list[tuple[int, int]] = []
-        for total, counts in zip(micro, _match(true, pred, candidates, strict_pairs), strict=True):
+        for total, counts in zip(micro, _match(true, pred, candidates, len(true), strict_pairs), strict=True):
             total.add(counts)
         if casualty:
             for gold, predicted in strict_pairs:
                 if true[gold][2] == CASUALTY:
                     evaluation.casualty_attrs.add(true[gold][3] or {}, pred[predicted][3] or {})
-        for label in {span[2] for span in true} | {span[2] for span in pred}:
-            # Matching one label's spans alone: its gold spans renumbered, its predictions' candidates kept.
-            renumber = {
-                index: new for new, index in enumerate(i for i, span in enumerate(true) if span[2] == label)
-            }
-            true_of = [span for span in true if span[2] == label]
-            pred_of = []
-            candidates_of = []
-            for index, span in enumerate(pred):
-                if span[2] == label:
-                    pred_of.append(span)
-                    candidates_of.append([renumber[gold] for gold in candidates[index] if gold in renumber])
-            for total, counts in zip(per_label[label], _match(true_of, pred_of, candidates_of), strict=True):
+        gold_counts: dict[str, int] = {}
+        for span in true:
+            gold_counts[span[2]] = gold_counts.get(span[2], 0) + 1
+        predicted_of: dict[str, list[int]] = {}
+        for index, span in enumerate(pred):
+            predicted_of.setdefault(span[2], []).append(index)
+        for label in gold_counts.keys() | predicted_of.keys():
+            # One label's spans matched alone: its predictions, with only its gold spans as candidates.
+            indices = predicted_of.get(label, [])
+            counts_of = _match(
+                true,
+                [pred[index] for index in indices],
+                [[gold for gold in candidates[index] if true[gold][2] == label] for index in indices],
+                gold_counts.get(label, 0),
+            )
+            for total, counts in zip(per_label[label], counts_of, strict=True):
                 total.add(counts)
     return evaluation
 
 
 def match_documents(
-    gold: Iterable[Document], predicted: Iterable[Document], evaluation: Evaluation | None = None
-) -> list[tuple[Document, Document]]:
+    gold: Iterable[Document], predicted: Iterable[Document]
+) -> tuple[list[tuple[Document, Document]], list[str], list[str]]:
     """Pair each gold document with the predicted one of the same id, else of the same text.
 
-    Gold documents left without a partner are listed in ``evaluation``.
+    Returns the pairs, then the ids of gold documents without a partner: those
+    with no predicted document of their id or text, and those whose id matched
+    a document of another text (whose offsets cannot be compared).
     """
     by_id: dict[str, Document] = {}
     by_text: dict[str, Document] = {}
     for document in predicted:
         by_id.setdefault(document.id, document)
         by_text.setdefault(document.text, document)
-    pairs = []
+    pairs, unmatched, text_differs = [], [], []
     for document in gold:
         partner = by_id.get(document.id)
         if partner is None or partner.text != document.text:
             partner = by_text.get(document.text, partner)
-        if partner is not None and partner.text == document.text:
+        if partner is None:
+            unmatched.append(document.id)
+        elif partner.text != document.text:
+            text_differs.append(document.id)
+        else:
             pairs.append((document, partner))
-        elif evaluation is not None:
-            (evaluation.unmatched if partner is None else evaluation.text_differs).append(document.id)
-    return pairs
+    return pairs, unmatched, text_differs
 
 
 def evaluate(
@@ -461,13 +507,11 @@ def evaluate(
     min_overlap: float = 1.0,
 ) -> Evaluation:
     """Match the documents (by id, else by text) and score the predicted spans against the gold ones."""
-    unmatched = Evaluation(tuple(labels))
-    pairs = match_documents(gold, predicted, unmatched)
+    pairs, unmatched, text_differs = match_documents(gold, predicted)
     evaluation = score(
-        ((gold.spans, pred.spans) for gold, pred in pairs), labels=unmatched.labels, min_overlap=min_overlap
+        ((one.spans, other.spans) for one, other in pairs), labels=labels, min_overlap=min_overlap
     )
-    evaluation.unmatched = unmatched.unmatched
-    evaluation.text_differs = unmatched.text_differs
+    evaluation.unmatched, evaluation.text_differs = unmatched, text_differs
     return evaluation
 
 
@@ -497,7 +541,12 @@ def read_source(session: Session | None, source: str) -> list[Document]:
 
 
 def read_jsonl(path: Path) -> list[Document]:
-    """Return the documents of a JSONL file in the gold format, checked as an import would check them."""
+    """Return the documents of a JSONL file in the gold format, checked as an import checks them.
+
+    Lines are first read by a quick check that accepts only plainly valid
+    records; any file it does not accept whole is read by the importer's
+    reader, which accepts what an import accepts and names each problem.
+    """
     from annotator.services.importer import Problems, read_file
 
     if not path.is_file():
@@ -506,11 +555,84 @@ def read_jsonl(path: Path) -> list[Document]:
         )
     if path.suffix.lower() != ".jsonl":
         raise BadSource(f"{path}: expected a .jsonl file in the gold format")
+    documents = _read_plainly_valid(path)
+    if documents is not None:
+        return documents
     problems = Problems()
     records = read_file(path, problems)
     if problems:
         raise BadSource(str(problems.error()))
     return [Document(record.external_id, record.text, record.spans, record.meta) for record in records]
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# One decoder for every line: json.loads with an option builds a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+MAX_ID_LENGTH = 255
+
+
+def _read_plainly_valid(path: Path) -> list[Document] | None:
+    """Return the documents of ``path`` when every line is plainly valid, else None.
+
+    A subset of the importer's checks, each one strict: ids are stripped strings
+    or integers, texts hold no NUL or lone surrogate, spans are sorted and
+    apart. Metadata is not read (evaluation does not use it).
+    """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    documents = []
+    for line in text.split("\n"):
+        if not line.strip():
+            continue
+        try:
+            item = _DECODER.decode(line)
+        except ValueError:
+            return None
+        if type(item) is not dict:
+            return None
+        raw_id, body = item.get("id"), item.get("text")
+        if type(raw_id) is int:
+            raw_id = str(raw_id)
+        if type(raw_id) is not str or not raw_id.strip() or len(raw_id.strip()) > MAX_ID_LENGTH:
+            return None
+        if type(body) is not str or not body.strip() or "\x00" in body:
+            return None
+        try:
+            body.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        spans = _plainly_valid_spans(body, item.get("spans"))
+        if spans is None:
+            return None
+        documents.append(Document(raw_id.strip(), body, spans))
+    return documents or None
+
+
+def _plainly_valid_spans(text: str, spans: Any) -> list[dict[str, Any]] | None:
+    if spans is None:
+        return []
+    if type(spans) is not list:
+        return None
+    found = []
+    previous_end = 0
+    for span in spans:
+        if type(span) is not dict:
+            return None
+        start, end, label, attrs = span.get("start"), span.get("end"), span.get("label"), span.get("attrs")
+        if type(start) is not int or type(end) is not int or not previous_end <= start < end <= len(text):
+            return None
+        if label not in LABELS or (
+            attrs is not None and (type(attrs) is not dict or attribute_errors(label, attrs))
+        ):
+            return None
+        found.append({"start": start, "end": end, "label": label, "attrs": attrs or {}})
+        previous_end = end
+    return found
 
 
 def load_extractor(name: str):

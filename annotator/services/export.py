@@ -27,7 +27,6 @@ from annotator.services.formats import SUFFIXES, WRITERS, SpanProblem, make_doc
 from annotator.services.gold import Selection, document_ids, iter_documents
 from annotator.services.origins import SpanOwner, parse_origin
 
-FORMATS = tuple(WRITERS)
 ALL = "all"  # the one part of an export without a split
 MAX_LISTED = 50  # problems listed in a message; the rest are counted
 
@@ -69,10 +68,10 @@ class ExportRefused(AnnotatorError):
 
     def __init__(self, summary: ExportSummary) -> None:
         self.summary = summary
+        articles = len({problem.article for problem in summary.problems})
         lines = [
-            f"{_plural(len(summary.problems), 'span')} in "
-            f"{_plural(len({problem.article for problem in summary.problems}), 'article')} "
-            "cannot be exported as they are (fix them, or pass --skip-misaligned to leave those articles out):",
+            f"Nothing was exported: {_plural(len(summary.problems), 'span')} in {_plural(articles, 'article')} "
+            "cannot be written as stored. Fix them, or pass --skip-misaligned to leave those articles out:",
             *_listed(summary.problems),
         ]
         super().__init__("\n".join(lines))

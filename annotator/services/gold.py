@@ -279,8 +279,10 @@ def promote_to_gold(session: Session, article_id: int, user_id: int) -> int:
         raise NotFound(f"user {user_id} has no version of article {article_id} to promote")
     now = utcnow()
     session.execute(delete(Span).where(Span.article_id == article_id, Span.origin == Origin.GOLD.value))
+    # RETURNING counts the copies: on PostgreSQL this INSERT ... SELECT reported a rowcount of -1.
     copied = session.execute(
-        insert(Span).from_select(
+        insert(Span.__table__)
+        .from_select(
             [
                 "article_id",
                 "start",
@@ -310,6 +312,7 @@ def promote_to_gold(session: Session, article_id: int, user_id: int) -> int:
                 Span.owner_id == user_id,
             ),
         )
-    ).rowcount
+        .returning(Span.__table__.c.id)
+    ).all()
     session.commit()
-    return copied
+    return len(copied)

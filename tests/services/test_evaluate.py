@@ -6,6 +6,8 @@ import json
 
 import pytest
 import spacy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from annotator.services.evaluate import (
     SCHEMES,
@@ -131,8 +133,9 @@ def test_documents_match_by_id_then_by_text():
     assert evaluation.documents == 2
     assert evaluation.unmatched == ["d"]
     assert evaluation.text_differs == ["c"]
-    pairs = match_documents(gold, predicted)
+    pairs, unmatched, text_differs = match_documents(gold, predicted)
     assert [(one.id, other.id) for one, other in pairs] == [("a", "a"), ("b", "other-id")]
+    assert (unmatched, text_differs) == (["d"], ["c"])
 
 
 def test_to_dict_has_micro_per_label_and_casualty_attrs():
@@ -224,3 +227,72 @@ def test_a_pipeline_source_runs_on_the_gold_texts(session):
     evaluation = evaluate_sources(session, "gold", "pipeline:test", nlp=nlp)
     assert outcome(evaluation)["strict"] == "correct spurious"
     assert evaluation.pred == "pipeline:test"
+
+
+# Ways a record can be wrong (or odd but valid), one at a time.
+_DEFECTS = [
+    None,
+    None,
+    ("id", " b "),
+    ("id", 3),
+    ("id", True),
+    ("id", ""),
+    ("id", "x" * 256),
+    ("id", ...),
+    ("text", "   "),
+    ("text", "a\x00b"),
+    ("text", 7),
+    ("text", "\ud800 lone"),
+    ("text", ...),
+    ("spans", None),
+    ("spans", ...),
+    ("spans", "none"),
+    ("spans", [{"start": True, "end": 3, "label": "ACTOR"}]),
+    ("spans", [{"start": 0, "end": 3.0, "label": "ACTOR"}]),
+    ("spans", [{"start": 0, "end": 3, "label": "PERSON"}]),
+    ("spans", [{"start": 0, "end": 99, "label": "ACTOR"}]),
+    ("spans", [{"start": 3, "end": 3, "label": "ACTOR"}]),
+    ("spans", [{"start": 8, "end": 16, "label": "ACTOR"}, {"start": 0, "end": 7, "label": "ACTOR"}]),
+    ("spans", [{"start": 0, "end": 16, "label": "ACTOR"}, {"start": 8, "end": 16, "label": "ACTOR"}]),
+    ("spans", [{"start": 0, "end": 7, "label": "ACTOR", "attrs": []}]),
+    ("spans", [{"start": 0, "end": 7, "label": "ACTOR", "attrs": NINE}]),
+    ("spans", [{"start": 0, "end": 7, "label": "CASUALTY", "attrs": {"count": -1}}]),
+    ("spans", [{"start": 0, "end": 7, "label": "CASUALTY", "attrs": {"count": 9.0}}]),
+    ("spans", [{"start": 0, "end": 7, "label": "CASUALTY", "attrs": None}]),
+    ("spans", "odd"),
+    ("line", "[1]"),
+    ("line", "{nan"),
+    ("line", '{"id": "n", "text": "x", "v": NaN}'),
+]
+
+
+def _line(defect) -> str:
+    record = {"id": "a", "text": TEXT, "spans": [span(0, 7, "ACTOR"), span(24, 37, "CASUALTY", NINE)]}
+    if defect is None:
+        return json.dumps(record)
+    field_, value = defect
+    if field_ == "line":
+        return value
+    if value is ...:
+        del record[field_]
+    else:
+        record[field_] = value
+    return json.dumps(record)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(_DEFECTS).map(_line), max_size=3))
+def test_reading_a_jsonl_source_agrees_with_the_importer(tmp_path_factory, lines):
+    from annotator.services.importer import Problems, read_file
+
+    path = tmp_path_factory.mktemp("jsonl") / "source.jsonl"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    problems = Problems()
+    records = read_file(path, problems)
+    if problems:
+        with pytest.raises(BadSource):
+            read_jsonl(path)
+    else:
+        assert [(d.id, d.text, d.spans) for d in read_jsonl(path)] == [
+            (record.external_id, record.text, record.spans) for record in records
+        ]

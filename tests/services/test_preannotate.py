@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from annotator.services.preannotate import count_pending, preannotate
 from sqlmodel import func, select
 
 from annotator.labels import LABELS, spans_errors
 from annotator.models import Article, Span
+from annotator.services.preannotate import count_pending, preannotate
 from tests.factories import make_article, make_span
 
 pytestmark = pytest.mark.model
