@@ -178,6 +178,28 @@ def _decode(path: Path, data: bytes, problems: Problems, *, encoding: str) -> st
         return None
 
 
+# Prodigy's task fields, as `annotator export --format jsonl` writes them: derived
+# from the text and spans on every export, so they are not article metadata.
+PRODIGY_TASK_FIELDS = frozenset(
+    {"tokens", "answer", "_input_hash", "_task_hash", "_view_id", "_session_id", "_timestamp"}
+)
+
+
+def _jsonl_metadata(item: dict[str, Any]) -> dict[str, Any]:
+    """Return a JSONL record's metadata: its other fields, with Prodigy's ``meta`` unpacked."""
+    meta = {
+        key: value
+        for key, value in item.items()
+        if key not in ("id", "text", "spans", "meta") and key not in PRODIGY_TASK_FIELDS
+    }
+    nested = item.get("meta")
+    if isinstance(nested, dict):
+        meta.update((key, value) for key, value in nested.items() if key != "id")
+    elif "meta" in item:
+        meta["meta"] = nested
+    return meta
+
+
 def _read_jsonl(path: Path, text: str, problems: Problems) -> list[Record]:
     records = []
     # Split on "\n" only: str.splitlines() would also split at U+2028 inside a string.
@@ -199,7 +221,7 @@ def _read_jsonl(path: Path, text: str, problems: Problems) -> list[Record]:
         if missing:
             problems.add(path, number, f"missing {' and '.join(repr(name) for name in missing)}")
             continue
-        meta = {key: value for key, value in item.items() if key not in ("id", "text", "spans")}
+        meta = _jsonl_metadata(item)
         if not _is_encodable(meta):
             problems.add(
                 path, number, "a metadata field holds an unpaired surrogate escape (not valid Unicode)"

@@ -563,3 +563,23 @@ def test_problem_list_is_capped(session, tmp_path):
     assert len(lines) == MAX_PROBLEMS + 1
     assert lines[-2] == f"{path}:{MAX_PROBLEMS}: expected a JSON object, not an array"
     assert lines[-1] == "... and 7 more problems"
+
+
+def test_prodigy_task_fields_are_not_kept_as_metadata(session, tmp_path):
+    from annotator.models import Article
+
+    task = {
+        "id": "p1",
+        "text": "Kabul",
+        "tokens": [{"text": "Kabul", "start": 0, "end": 5, "id": 0, "ws": False}],
+        "spans": [{"start": 0, "end": 5, "label": "LOCATION", "token_start": 0, "token_end": 0}],
+        "answer": "accept",
+        "_input_hash": 12,
+        "meta": {"id": "p1", "source": "wire"},
+        "section": "world",
+    }
+    path = tmp_path / "prodigy.jsonl"
+    path.write_text(json.dumps(task) + "\n", encoding="utf-8")
+    import_paths(session, [path])
+    article = session.exec(select(Article)).one()
+    assert article.meta == {"source": "wire", "section": "world"}
