@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Integer, delete, exists, func, insert, literal, null, or_
 from sqlmodel import Session, select
 
-from annotator.errors import NotFound
-from annotator.models import AnnotationState, Article, Origin, Span, Status, User, utcnow
+from annotator.errors import Forbidden, NotFound
+from annotator.models import AnnotationState, Article, Origin, Role, Span, Status, User, utcnow
 from annotator.services.origins import SpanOwner
 
 CHUNK_SIZE = 500
@@ -316,3 +316,19 @@ def promote_to_gold(session: Session, article_id: int, user_id: int) -> int:
     ).all()
     session.commit()
     return len(copied)
+
+
+def promote_version(session: Session, article_id: int, reviewer: User, annotator: str) -> tuple[str, int]:
+    """Let a reviewer or admin make ``annotator``'s version the article's gold; commit.
+
+    Returns the article's external id and the number of spans copied.
+    """
+    if reviewer.role == Role.ANNOTATOR.value:
+        raise Forbidden("Only reviewers and admins can mark a version as gold.")
+    external_id = session.exec(select(Article.external_id).where(Article.id == article_id)).first()
+    if external_id is None:
+        raise NotFound(f"No article with id {article_id}.")
+    user_id = session.exec(select(User.id).where(User.username == annotator)).first()
+    if user_id is None:
+        raise NotFound(f"No user named {annotator!r}.")
+    return external_id, promote_to_gold(session, article_id, user_id)

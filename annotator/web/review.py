@@ -13,7 +13,7 @@ from werkzeug.exceptions import NotFound
 
 from annotator.db import get_session
 from annotator.errors import InvalidEdit, InvalidSpan, SpanOverlap, StaleVersion
-from annotator.services import review
+from annotator.services import gold, review
 from annotator.web import is_htmx, render_error
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -206,3 +206,12 @@ def status(article_id: int):
 def undo(article_id: int):
     """Undo the newest edit."""
     return _respond(review.undo(get_session(), article_id, g.user, version=_version()))
+
+
+@bp.post("/<int:article_id>/gold")
+def mark_gold(article_id: int):
+    """Make one annotator's version of the article its gold (reviewers and admins)."""
+    annotator = request.form.get("annotator", "")
+    external_id, copied = gold.promote_version(get_session(), article_id, g.user, annotator)
+    flash(f"{annotator}'s version ({copied} spans) is now this article's gold.", "info")
+    return redirect(url_for("annotate.show_article", external_id=external_id, annotator=annotator), code=303)
