@@ -90,13 +90,14 @@ def exact_text(text: str) -> Markup:
 
 def init_app(app: Flask) -> None:
     """Register the blueprints, the login guard, CSRF checks and error pages."""
-    from annotator.web import annotate, auth, guidelines, review
+    from annotator.web import accuracy, annotate, auth, guidelines, review
 
     app.before_request(_load_user_and_guard)
     app.register_blueprint(auth.bp)
     app.register_blueprint(annotate.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(guidelines.bp)
+    app.register_blueprint(accuracy.bp)
     app.add_template_filter(exact_text, "exact")
 
     @app.context_processor
