@@ -15,12 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, delete, exists, func, insert, literal, null, or_
+from sqlalchemy import Integer, delete, exists, func, literal, null, or_
 from sqlmodel import Session, select
 
 from annotator.errors import Forbidden, NotFound
 from annotator.models import AnnotationState, Article, Origin, Role, Span, Status, User, utcnow
 from annotator.services.origins import SpanOwner
+from annotator.services.spans import copy_spans
 
 CHUNK_SIZE = 500
 _SPAN_COLUMNS = (Span.article_id, Span.start, Span.end, Span.label, Span.attrs)
@@ -281,38 +282,14 @@ def promote_to_gold(session: Session, article_id: int, user_id: int) -> int:
     session.execute(delete(Span).where(Span.article_id == article_id, Span.origin == Origin.GOLD.value))
     # RETURNING counts the copies: on PostgreSQL this INSERT ... SELECT reported a rowcount of -1.
     copied = session.execute(
-        insert(Span.__table__)
-        .from_select(
-            [
-                "article_id",
-                "start",
-                "end",
-                "label",
-                "attrs",
-                "source",
-                "origin",
-                "owner_id",
-                "created_at",
-                "updated_at",
-            ],
-            select(
-                Span.article_id,
-                Span.start,
-                Span.end,
-                Span.label,
-                Span.attrs,
-                Span.source,
-                literal(Origin.GOLD.value),
-                null().cast(Integer),
-                literal(now, Span.__table__.c.created_at.type),
-                literal(now, Span.__table__.c.updated_at.type),
-            ).where(
-                Span.article_id == article_id,
-                Span.origin == Origin.ANNOTATOR.value,
-                Span.owner_id == user_id,
-            ),
-        )
-        .returning(Span.__table__.c.id)
+        copy_spans(
+            Span.article_id == article_id,
+            Span.origin == Origin.ANNOTATOR.value,
+            Span.owner_id == user_id,
+            origin=literal(Origin.GOLD.value),
+            owner_id=null().cast(Integer),
+            now=literal(now, Span.__table__.c.created_at.type),
+        ).returning(Span.__table__.c.id)
     ).all()
     session.commit()
     return len(copied)

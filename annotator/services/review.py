@@ -42,6 +42,7 @@ from annotator.models import (
     User,
     utcnow,
 )
+from annotator.services.spans import copy_spans
 
 # Statuses after which an article leaves the annotator's queue.
 FINISHED = (Status.ACCEPTED.value, Status.SKIPPED.value, Status.FLAGGED.value)
@@ -290,40 +291,20 @@ def _start_statements(dialect: str):
         .on_conflict_do_nothing(index_elements=["user_id", "article_id"])
         .returning(_STATES.c.id)
     )
-    now = bindparam("now", type_=_SPANS.c.created_at.type)
-    copy_spans = insert(_SPANS).from_select(
-        [
-            "article_id",
-            "start",
-            "end",
-            "label",
-            "attrs",
-            "source",
-            "origin",
-            "owner_id",
-            "created_at",
-            "updated_at",
-        ],
-        select(
-            _SPANS.c.article_id,
-            _SPANS.c.start,
-            _SPANS.c.end,
-            _SPANS.c.label,
-            _SPANS.c.attrs,
-            _SPANS.c.source,
-            literal(Origin.ANNOTATOR.value),
-            bindparam("owner_id", type_=_SPANS.c.owner_id.type),
-            now,
-            now,
-        ).where(_SPANS.c.article_id == bindparam("from_article"), _SPANS.c.origin == Origin.MODEL.value),
+    copy_model_spans = copy_spans(
+        _SPANS.c.article_id == bindparam("from_article"),
+        _SPANS.c.origin == Origin.MODEL.value,
+        origin=literal(Origin.ANNOTATOR.value),
+        owner_id=bindparam("owner_id", type_=_SPANS.c.owner_id.type),
+        now=bindparam("now", type_=_SPANS.c.created_at.type),
     )
-    return create_state, copy_spans
+    return create_state, copy_model_spans
 
 
 def _start_work(session: Session, article_id: int, user_id: int) -> None:
     """Create the user's state for the article and copy the model's spans, unless another request did."""
     now = utcnow()
-    create_state, copy_spans = _start_statements(session.get_bind().dialect.name)
+    create_state, copy_model_spans = _start_statements(session.get_bind().dialect.name)
     created = session.execute(
         create_state,
         {
@@ -336,7 +317,7 @@ def _start_work(session: Session, article_id: int, user_id: int) -> None:
         },
     ).first()
     if created is not None:
-        session.execute(copy_spans, {"from_article": article_id, "owner_id": user_id, "now": now})
+        session.execute(copy_model_spans, {"from_article": article_id, "owner_id": user_id, "now": now})
     session.commit()
 
 
