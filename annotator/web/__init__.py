@@ -72,7 +72,7 @@ def _load_user_and_guard() -> object | None:
 
 def progress():
     """Return the logged-in user's and the team's progress, computed once per request."""
-    from annotator.services.review import progress as count_progress
+    from annotator.services.queue import progress as count_progress
 
     if "progress" not in g:
         g.progress = count_progress(get_session(), g.user.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 
 from annotator.db import get_session
-from annotator.services import articles, review
+from annotator.services import articles, queue, workspace
 
 bp = Blueprint("annotate", __name__, url_prefix="/articles")
 
@@ -27,18 +27,18 @@ def list_articles():
         total=total,
         page=page,
         page_size=PAGE_SIZE,
-        next_external_id=review.next_article(session, g.user.id),
+        next_external_id=queue.next_article(session, g.user.id),
     )
 
 
 @bp.get("/<path:external_id>")
 def show_article(external_id: str):
     """Show an article with the user's spans (or, for reviewers, another annotator's) ready to edit."""
-    workspace = review.open_article(
+    ws = workspace.open_article(
         get_session(),
         external_id,
         g.user,
         annotator=request.args.get("annotator") or None,
         selected=request.args.get("span", type=int),
     )
-    return render_template("annotate/article.html", ws=workspace)
+    return render_template("annotate/article.html", ws=ws)

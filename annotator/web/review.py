@@ -13,7 +13,7 @@ from werkzeug.exceptions import NotFound
 
 from annotator.db import get_session
 from annotator.errors import InvalidEdit, InvalidSpan, SpanOverlap, StaleVersion
-from annotator.services import gold, review
+from annotator.services import edits, gold, workspace
 from annotator.web import is_htmx, render_error
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -52,22 +52,20 @@ def _span_id() -> int:
     return span_id
 
 
-def _respond(result: review.EditResult):
-    workspace = result.workspace
+def _respond(result: edits.EditResult):
+    ws = result.workspace
     if is_htmx():
         return render_template(
             "annotate/_edit_response.html",
-            ws=workspace,
+            ws=ws,
             message=result.message,
             message_kind="info",
             changed=result.changed,
         )
     if result.message:
         flash(result.message, "info")
-    selected = workspace.selected.id if workspace.selected else None
-    return redirect(
-        url_for("annotate.show_article", external_id=workspace.external_id, span=selected), code=303
-    )
+    selected = ws.selected.id if ws.selected else None
+    return redirect(url_for("annotate.show_article", external_id=ws.external_id, span=selected), code=303)
 
 
 @bp.errorhandler(StaleVersion)
@@ -78,9 +76,9 @@ def _refused(error):
     """Answer a refused edit with its status, the message and the working copy as it now is."""
     status = 409 if isinstance(error, StaleVersion) else 422
     article_id = request.view_args["article_id"]
-    if not review.article_exists(get_session(), article_id):
+    if not workspace.article_exists(get_session(), article_id):
         return render_error(NotFound(description=f"No article number {article_id}."))
-    workspace = review.load_workspace(
+    ws = workspace.load_workspace(
         get_session(),
         article_id,
         g.user,
@@ -90,19 +88,19 @@ def _refused(error):
     if is_htmx():
         return render_template(
             "annotate/_edit_response.html",
-            ws=workspace,
+            ws=ws,
             message=str(error),
             message_kind="error",
             changed=EVERYTHING,
         ), status
     flash(str(error), "error")
-    return render_template("annotate/article.html", ws=workspace), status
+    return render_template("annotate/article.html", ws=ws), status
 
 
 @bp.post("/<int:article_id>/spans")
 def add(article_id: int):
     """Add a span over the selected characters, snapped to whole tokens."""
-    result = review.add_span(
+    result = edits.add_span(
         get_session(),
         article_id,
         g.user,
@@ -118,28 +116,28 @@ def add(article_id: int):
 def panel(article_id: int):
     """Show the selected span's controls."""
     selected = request.args.get("span", type=int)
-    workspace = review.load_workspace(
+    ws = workspace.load_workspace(
         get_session(), article_id, g.user, annotator=request.args.get("annotator"), selected=selected
     )
-    if selected is not None and workspace.selected is None:
+    if selected is not None and ws.selected is None:
         abort(404, description="That span is gone (changed in another tab?); reload the page.")
     if not is_htmx():
         return redirect(
             url_for(
                 "annotate.show_article",
-                external_id=workspace.external_id,
+                external_id=ws.external_id,
                 annotator=request.args.get("annotator"),
                 span=selected,
             ),
             code=303,
         )
-    return render_template("annotate/_span_panel.html", ws=workspace)
+    return render_template("annotate/_span_panel.html", ws=ws)
 
 
 @bp.post("/<int:article_id>/label")
 def relabel(article_id: int):
     """Give the selected span another label."""
-    result = review.relabel_span(
+    result = edits.relabel_span(
         get_session(),
         article_id,
         g.user,
@@ -153,7 +151,7 @@ def relabel(article_id: int):
 @bp.post("/<int:article_id>/delete")
 def delete(article_id: int):
     """Delete the selected span."""
-    result = review.delete_span(get_session(), article_id, g.user, version=_version(), span_id=_span_id())
+    result = edits.delete_span(get_session(), article_id, g.user, version=_version(), span_id=_span_id())
     return _respond(result)
 
 
@@ -161,7 +159,7 @@ def delete(article_id: int):
 def resize(article_id: int):
     """Grow or shrink the selected span by one token at one end (``move`` is e.g. ``grow-end``)."""
     direction, _, edge = request.form.get("move", "").partition("-")
-    result = review.resize_span(
+    result = edits.resize_span(
         get_session(),
         article_id,
         g.user,
@@ -177,13 +175,13 @@ def resize(article_id: int):
 def attributes(article_id: int):
     """Save the selected CASUALTY span's attributes."""
     form = {name: value for name, value in request.form.items() if name not in CONTROL_FIELDS}
-    result = review.set_attributes(
+    result = edits.set_attributes(
         get_session(),
         article_id,
         g.user,
         version=_version(),
         span_id=_span_id(),
-        attrs=review.parse_casualty_form(form),
+        attrs=edits.parse_casualty_form(form),
     )
     return _respond(result)
 
@@ -191,7 +189,7 @@ def attributes(article_id: int):
 @bp.post("/<int:article_id>/status")
 def status(article_id: int):
     """Accept, skip or flag the article."""
-    result = review.set_status(
+    result = edits.set_status(
         get_session(),
         article_id,
         g.user,
@@ -205,7 +203,7 @@ def status(article_id: int):
 @bp.post("/<int:article_id>/undo")
 def undo(article_id: int):
     """Undo the newest edit."""
-    return _respond(review.undo(get_session(), article_id, g.user, version=_version()))
+    return _respond(edits.undo(get_session(), article_id, g.user, version=_version()))
 
 
 @bp.post("/<int:article_id>/gold")

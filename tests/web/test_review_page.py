@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotator.services import review
+from annotator.services import edits, workspace
 from tests.factories import make_article, make_span, make_user
 from tests.web.conftest import AuthActions
 from tests.web.review_helpers import (
@@ -140,8 +140,8 @@ def test_every_page_shows_my_and_the_teams_progress(client, auth, article, db_se
     auth.login()
     make_article(db_session, external_id="second", text="Kabul")
     bob = make_user(db_session, username="bob")
-    ws = review.open_article(db_session, "second", bob)
-    review.set_status(db_session, ws.article_id, bob, version=0, status="accepted")
+    ws = workspace.open_article(db_session, "second", bob)
+    edits.set_status(db_session, ws.article_id, bob, version=0, status="accepted")
     progress = find(client.get(path).get_data(as_text=True), "id", "progress")
     assert " ".join(progress.text.split()) == "You: 0 of 2 accepted Team: 1 of 2 accepted"
 

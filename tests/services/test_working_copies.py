@@ -1,4 +1,4 @@
-"""The review service: working copies, edits, undo, status, the queue and progress."""
+"""Working copies: reading them, their edits, undo, status, the queue and progress."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from annotator.errors import (
 )
 from annotator.models import AnnotationState, Span, SpanEdit
 from annotator.nlp.tokens import snap, token_bounds
-from annotator.services import review
+from annotator.services import edits, queue, workspace
 from tests.factories import make_article, make_span, make_user
 
 TEXT = "Taliban fighters attacked Kabul on Monday, killing at least 12 policemen in Helmand province."
@@ -54,7 +54,7 @@ def stored(session, article, owner=None):
 
 
 def opened(session, article, user):
-    return review.open_article(session, article.external_id, user)
+    return workspace.open_article(session, article.external_id, user)
 
 
 def spans_of(workspace):
@@ -77,10 +77,8 @@ def test_first_visit_copies_the_model_spans_once(session, article, ann):
 def test_edits_never_change_the_model_spans(session, article, ann):
     model = stored(session, article)
     ws = opened(session, article, ann)
-    result = review.relabel_span(
-        session, article.id, ann, version=0, span_id=ws.spans[0].id, label="LOCATION"
-    )
-    review.delete_span(session, article.id, ann, version=1, span_id=ws.spans[1].id)
+    result = edits.relabel_span(session, article.id, ann, version=0, span_id=ws.spans[0].id, label="LOCATION")
+    edits.delete_span(session, article.id, ann, version=1, span_id=ws.spans[1].id)
     assert spans_of(result.workspace) == [("Taliban", "LOCATION"), ("Kabul", "LOCATION")]
     assert stored(session, article) == model
     assert stored(session, article, ann) == [(0, 7, "LOCATION", {})]
@@ -89,27 +87,27 @@ def test_edits_never_change_the_model_spans(session, article, ann):
 def test_each_annotator_gets_their_own_copy(session, article, ann):
     bob = make_user(session, username="bob")
     ws = opened(session, article, ann)
-    review.delete_span(session, article.id, ann, version=0, span_id=ws.spans[0].id)
+    edits.delete_span(session, article.id, ann, version=0, span_id=ws.spans[0].id)
     assert spans_of(opened(session, article, bob)) == [("Taliban", "ACTOR"), ("Kabul", "LOCATION")]
     assert spans_of(opened(session, article, ann)) == [("Kabul", "LOCATION")]
 
 
 def test_unknown_article_is_not_found(session, ann):
     with pytest.raises(NotFound, match="No article with id 'nope'"):
-        review.open_article(session, "nope", ann)
+        workspace.open_article(session, "nope", ann)
 
 
 def test_annotator_cannot_open_another_annotators_copy(session, article, ann):
     make_user(session, username="bob")
     with pytest.raises(Forbidden):
-        review.open_article(session, "a1", ann, annotator="bob")
+        workspace.open_article(session, "a1", ann, annotator="bob")
 
 
 def test_reviewer_reads_an_annotators_copy_without_changing_it(session, article, ann):
     rita = make_user(session, username="rita", role="reviewer")
     ws = opened(session, article, ann)
-    review.delete_span(session, article.id, ann, version=0, span_id=ws.spans[0].id)
-    seen = review.open_article(session, "a1", rita, annotator="ann")
+    edits.delete_span(session, article.id, ann, version=0, span_id=ws.spans[0].id)
+    seen = workspace.open_article(session, "a1", rita, annotator="ann")
     assert not seen.editable and seen.annotator == "ann"
     assert spans_of(seen) == [("Kabul", "LOCATION")]
     assert seen.state.version == 1
@@ -120,7 +118,7 @@ def test_reviewer_reads_an_annotators_copy_without_changing_it(session, article,
 
 def test_reviewer_sees_the_model_spans_of_an_article_not_started(session, article, ann):
     rita = make_user(session, username="rita", role="reviewer")
-    seen = review.open_article(session, "a1", rita, annotator="ann")
+    seen = workspace.open_article(session, "a1", rita, annotator="ann")
     assert seen.state is None and not seen.editable
     assert spans_of(seen) == [("Taliban", "ACTOR"), ("Kabul", "LOCATION")]
     assert session.exec(select(AnnotationState)).all() == []
@@ -129,7 +127,7 @@ def test_reviewer_sees_the_model_spans_of_an_article_not_started(session, articl
 def test_reviewer_asking_for_an_unknown_user_gets_not_found(session, article):
     rita = make_user(session, username="rita", role="reviewer")
     with pytest.raises(NotFound, match="nobody"):
-        review.open_article(session, "a1", rita, annotator="nobody")
+        workspace.open_article(session, "a1", rita, annotator="nobody")
 
 
 def test_editing_another_annotators_span_is_not_found_and_changes_nothing(session, article, ann):
@@ -137,14 +135,14 @@ def test_editing_another_annotators_span_is_not_found_and_changes_nothing(sessio
     theirs = opened(session, article, bob).spans[0]
     opened(session, article, ann)
     with pytest.raises(NotFound):
-        review.delete_span(session, article.id, ann, version=0, span_id=theirs.id)
+        edits.delete_span(session, article.id, ann, version=0, span_id=theirs.id)
     assert len(stored(session, article, bob)) == 2
     assert opened(session, article, ann).state.version == 0
 
 
 def test_editing_before_opening_is_not_found(session, article, ann):
     with pytest.raises(NotFound, match="open it first"):
-        review.add_span(session, article.id, ann, version=0, start=0, end=7, label="ACTOR")
+        edits.add_span(session, article.id, ann, version=0, start=0, end=7, label="ACTOR")
 
 
 # --- add ---------------------------------------------------------------------------------
@@ -153,7 +151,7 @@ def test_editing_before_opening_is_not_found(session, article, ann):
 def test_add_span_snaps_to_whole_tokens_and_says_so(session, article, ann):
     opened(session, article, ann)
     start, end = at("t least 12 police")
-    result = review.add_span(session, article.id, ann, version=0, start=start, end=end, label="CASUALTY")
+    result = edits.add_span(session, article.id, ann, version=0, start=start, end=end, label="CASUALTY")
     assert result.message.startswith("Snapped to whole tokens")
     assert result.workspace.selected.text == "at least 12 policemen"
     assert result.workspace.state.version == 1
@@ -163,7 +161,7 @@ def test_add_span_snaps_to_whole_tokens_and_says_so(session, article, ann):
 
 def test_add_span_on_token_boundaries_is_not_snapped(session, article, ann):
     opened(session, article, ann)
-    result = review.add_span(session, article.id, ann, version=0, start=8, end=16, label="ACTOR")
+    result = edits.add_span(session, article.id, ann, version=0, start=8, end=16, label="ACTOR")
     assert result.message == "Added ACTOR “fighters”."
 
 
@@ -172,7 +170,7 @@ def test_add_overlapping_span_is_refused_and_nothing_saved(session, article, ann
     before = stored(session, article, ann)
     start, end = at("fighters attacked Kabul")
     with pytest.raises(SpanOverlap, match="“Kabul” \\(LOCATION\\)"):
-        review.add_span(session, article.id, ann, version=0, start=start, end=end, label="ACTOR")
+        edits.add_span(session, article.id, ann, version=0, start=start, end=end, label="ACTOR")
     assert stored(session, article, ann) == before
     assert opened(session, article, ann).state.version == 0
     assert session.exec(select(SpanEdit)).all() == []
@@ -191,14 +189,14 @@ def test_add_overlapping_span_is_refused_and_nothing_saved(session, article, ann
 def test_add_span_with_bad_offsets_is_refused(session, article, ann, start, end, message):
     opened(session, article, ann)
     with pytest.raises(InvalidSpan, match=message):
-        review.add_span(session, article.id, ann, version=0, start=start, end=end, label="ACTOR")
+        edits.add_span(session, article.id, ann, version=0, start=start, end=end, label="ACTOR")
     assert opened(session, article, ann).state.version == 0
 
 
 def test_add_span_with_unknown_label_is_refused(session, article, ann):
     opened(session, article, ann)
     with pytest.raises(InvalidSpan, match="Unknown label 'PERSON'"):
-        review.add_span(session, article.id, ann, version=0, start=8, end=16, label="PERSON")
+        edits.add_span(session, article.id, ann, version=0, start=8, end=16, label="PERSON")
 
 
 # --- relabel, delete, resize, attributes -----------------------------------------------------
@@ -207,17 +205,17 @@ def test_add_span_with_unknown_label_is_refused(session, article, ann):
 def test_relabel_drops_casualty_attributes(session, article, ann):
     opened(session, article, ann)
     start, end = at("12 policemen")
-    added = review.add_span(session, article.id, ann, version=0, start=start, end=end, label="CASUALTY")
+    added = edits.add_span(session, article.id, ann, version=0, start=start, end=end, label="CASUALTY")
     span_id = added.workspace.selected.id
-    review.set_attributes(session, article.id, ann, version=1, span_id=span_id, attrs={"count": 12})
-    result = review.relabel_span(session, article.id, ann, version=2, span_id=span_id, label="ACTOR")
+    edits.set_attributes(session, article.id, ann, version=1, span_id=span_id, attrs={"count": 12})
+    result = edits.relabel_span(session, article.id, ann, version=2, span_id=span_id, label="ACTOR")
     assert result.workspace.selected.attrs == {}
     assert (start, end, "ACTOR", {}) in stored(session, article, ann)
 
 
 def test_relabel_to_the_same_label_changes_nothing(session, article, ann):
     ws = opened(session, article, ann)
-    result = review.relabel_span(session, article.id, ann, version=0, span_id=ws.spans[0].id, label="ACTOR")
+    result = edits.relabel_span(session, article.id, ann, version=0, span_id=ws.spans[0].id, label="ACTOR")
     assert result.message == "“Taliban” is already ACTOR."
     assert result.workspace.state.version == 0
     assert opened(session, article, ann).state.version == 0
@@ -237,7 +235,7 @@ def test_resize_moves_one_edge_by_one_token(session, ann, phrase, edge, directio
     start, end = at(phrase)
     make_span(session, article, start=start, end=end, label="LOCATION", origin="model")
     span = opened(session, article, ann).spans[0]
-    result = review.resize_span(
+    result = edits.resize_span(
         session, article.id, ann, version=0, span_id=span.id, edge=edge, direction=direction
     )
     assert result.workspace.selected.text == expected
@@ -247,9 +245,9 @@ def test_resize_moves_one_edge_by_one_token(session, ann, phrase, edge, directio
 
 def test_resize_skips_punctuation_as_a_token(session, article, ann):
     ws = opened(session, article, ann)
-    monday = review.add_span(session, article.id, ann, version=0, start=35, end=41, label="ACTOR")
+    monday = edits.add_span(session, article.id, ann, version=0, start=35, end=41, label="ACTOR")
     assert monday.workspace.selected.text == "Monday"
-    grown = review.resize_span(
+    grown = edits.resize_span(
         session,
         article.id,
         ann,
@@ -274,7 +272,7 @@ def test_resize_skips_punctuation_as_a_token(session, article, ann):
 def test_resize_refuses_impossible_moves(session, article, ann, which, edge, direction, error, message):
     ws = opened(session, article, ann)
     with pytest.raises(error, match=message):
-        review.resize_span(
+        edits.resize_span(
             session, article.id, ann, version=0, span_id=ws.spans[which].id, edge=edge, direction=direction
         )
     assert opened(session, article, ann).state.version == 0
@@ -282,9 +280,9 @@ def test_resize_refuses_impossible_moves(session, article, ann, which, edge, dir
 
 def test_resize_into_a_neighbour_is_refused(session, article, ann):
     ws = opened(session, article, ann)
-    review.add_span(session, article.id, ann, version=0, start=8, end=16, label="ACTOR")
+    edits.add_span(session, article.id, ann, version=0, start=8, end=16, label="ACTOR")
     with pytest.raises(SpanOverlap, match="“fighters”"):
-        review.resize_span(
+        edits.resize_span(
             session, article.id, ann, version=1, span_id=ws.spans[0].id, edge="end", direction="grow"
         )
 
@@ -294,7 +292,7 @@ def test_resize_at_the_end_of_the_text_is_refused(session, ann):
     make_span(session, article, start=12, end=17, label="LOCATION", origin="model")
     ws = opened(session, article, ann)
     with pytest.raises(InvalidSpan, match="end of the text"):
-        review.resize_span(
+        edits.resize_span(
             session, article.id, ann, version=0, span_id=ws.spans[0].id, edge="end", direction="grow"
         )
 
@@ -302,9 +300,9 @@ def test_resize_at_the_end_of_the_text_is_refused(session, ann):
 def test_set_attributes_stores_them_and_shows_a_badge(session, article, ann):
     opened(session, article, ann)
     start, end = at("at least 12 policemen")
-    added = review.add_span(session, article.id, ann, version=0, start=start, end=end, label="CASUALTY")
+    added = edits.add_span(session, article.id, ann, version=0, start=start, end=end, label="CASUALTY")
     attrs = {"count": 12, "qualifier": "at_least", "outcome": "killed", "group": "security"}
-    result = review.set_attributes(
+    result = edits.set_attributes(
         session, article.id, ann, version=1, span_id=added.workspace.selected.id, attrs=attrs
     )
     assert result.workspace.selected.badge == "≥12 killed"
@@ -322,9 +320,9 @@ def test_set_attributes_stores_them_and_shows_a_badge(session, article, ann):
 def test_set_attributes_refuses_bad_values(session, article, ann, attrs, message):
     opened(session, article, ann)
     start, end = at("12 policemen")
-    added = review.add_span(session, article.id, ann, version=0, start=start, end=end, label="CASUALTY")
+    added = edits.add_span(session, article.id, ann, version=0, start=start, end=end, label="CASUALTY")
     with pytest.raises(InvalidSpan, match=message):
-        review.set_attributes(
+        edits.set_attributes(
             session, article.id, ann, version=1, span_id=added.workspace.selected.id, attrs=attrs
         )
     assert (start, end, "CASUALTY", {}) in stored(session, article, ann)
@@ -333,7 +331,7 @@ def test_set_attributes_refuses_bad_values(session, article, ann, attrs, message
 def test_attributes_on_an_actor_are_refused(session, article, ann):
     ws = opened(session, article, ann)
     with pytest.raises(InvalidSpan, match="ACTOR spans take no attrs"):
-        review.set_attributes(session, article.id, ann, version=0, span_id=ws.spans[0].id, attrs={"count": 3})
+        edits.set_attributes(session, article.id, ann, version=0, span_id=ws.spans[0].id, attrs={"count": 3})
 
 
 @pytest.mark.parametrize(
@@ -348,13 +346,13 @@ def test_attributes_on_an_actor_are_refused(session, article, ann):
     ],
 )
 def test_parse_casualty_form(form, attrs):
-    assert review.parse_casualty_form(form) == attrs
+    assert edits.parse_casualty_form(form) == attrs
 
 
 @pytest.mark.parametrize("count", ["twelve", "-3", "1.5", "１２"])
 def test_parse_casualty_form_refuses_a_count_that_is_not_a_whole_number(count):
     with pytest.raises(InvalidSpan, match="count must be a whole number"):
-        review.parse_casualty_form({"count": count})
+        edits.parse_casualty_form({"count": count})
 
 
 @pytest.mark.parametrize(
@@ -368,7 +366,7 @@ def test_parse_casualty_form_refuses_a_count_that_is_not_a_whole_number(count):
     ],
 )
 def test_casualty_badge(attrs, badge):
-    assert review.casualty_badge(attrs) == badge
+    assert workspace.casualty_badge(attrs) == badge
 
 
 # --- versions ------------------------------------------------------------------------------
@@ -376,9 +374,9 @@ def test_casualty_badge(attrs, badge):
 
 def test_an_edit_on_a_stale_version_is_refused_and_nothing_saved(session, article, ann):
     ws = opened(session, article, ann)
-    review.relabel_span(session, article.id, ann, version=0, span_id=ws.spans[0].id, label="LOCATION")
+    edits.relabel_span(session, article.id, ann, version=0, span_id=ws.spans[0].id, label="LOCATION")
     with pytest.raises(StaleVersion, match="you edited version 0, it is now at version 1"):
-        review.delete_span(session, article.id, ann, version=0, span_id=ws.spans[1].id)
+        edits.delete_span(session, article.id, ann, version=0, span_id=ws.spans[1].id)
     assert stored(session, article, ann) == [(0, 7, "LOCATION", {}), (*at("Kabul"), "LOCATION", {})]
     assert len(session.exec(select(SpanEdit)).all()) == 1
 
@@ -388,7 +386,7 @@ def test_versions_count_every_edit(session, article, ann):
     span_id = ws.spans[0].id
     for version in range(4):
         label = "LOCATION" if version % 2 == 0 else "ACTOR"
-        result = review.relabel_span(session, article.id, ann, version=version, span_id=span_id, label=label)
+        result = edits.relabel_span(session, article.id, ann, version=version, span_id=span_id, label=label)
         assert result.workspace.state.version == version + 1
     assert opened(session, article, ann).state.version == 4
 
@@ -398,20 +396,20 @@ def test_versions_count_every_edit(session, article, ann):
 
 def test_accept_skip_and_flag(session, article, ann):
     opened(session, article, ann)
-    accepted = review.set_status(session, article.id, ann, version=0, status="accepted")
+    accepted = edits.set_status(session, article.id, ann, version=0, status="accepted")
     assert accepted.workspace.state.status == "accepted" and accepted.changed == {"status", "progress"}
-    flagged = review.set_status(
+    flagged = edits.set_status(
         session, article.id, ann, version=1, status="flagged", comment="  Two places? "
     )
     assert (flagged.workspace.state.status, flagged.workspace.state.comment) == ("flagged", "Two places?")
-    skipped = review.set_status(session, article.id, ann, version=2, status="skipped", comment="ignored")
+    skipped = edits.set_status(session, article.id, ann, version=2, status="skipped", comment="ignored")
     assert (skipped.workspace.state.status, skipped.workspace.state.comment) == ("skipped", None)
 
 
 def test_accepting_twice_changes_nothing(session, article, ann):
     opened(session, article, ann)
-    review.set_status(session, article.id, ann, version=0, status="accepted")
-    again = review.set_status(session, article.id, ann, version=1, status="accepted")
+    edits.set_status(session, article.id, ann, version=0, status="accepted")
+    again = edits.set_status(session, article.id, ann, version=1, status="accepted")
     assert again.message == "Already accepted." and again.workspace.state.version == 1
     assert len(session.exec(select(SpanEdit)).all()) == 1
 
@@ -428,16 +426,16 @@ def test_accepting_twice_changes_nothing(session, article, ann):
 def test_bad_status_changes_are_refused(session, article, ann, status, comment, message):
     opened(session, article, ann)
     with pytest.raises(InvalidEdit, match=message):
-        review.set_status(session, article.id, ann, version=0, status=status, comment=comment)
+        edits.set_status(session, article.id, ann, version=0, status=status, comment=comment)
     assert opened(session, article, ann).state.status == "todo"
 
 
 def test_a_span_edit_puts_an_accepted_article_back_in_progress(session, article, ann):
     ws = opened(session, article, ann)
-    review.set_status(session, article.id, ann, version=0, status="accepted")
-    result = review.delete_span(session, article.id, ann, version=1, span_id=ws.spans[0].id)
+    edits.set_status(session, article.id, ann, version=0, status="accepted")
+    result = edits.delete_span(session, article.id, ann, version=1, span_id=ws.spans[0].id)
     assert result.workspace.state.status == "in_progress"
-    undone = review.undo(session, article.id, ann, version=2)
+    undone = edits.undo(session, article.id, ann, version=2)
     assert undone.workspace.state.status == "accepted"
 
 
@@ -449,30 +447,30 @@ def test_undo_reverses_every_edit_one_at_a_time(session, article, ann):
     taliban, kabul = ws.spans
     history = [stored(session, article, ann)]
     start, end = at("12 policemen")
-    added = review.add_span(session, article.id, ann, version=0, start=start, end=end, label="CASUALTY")
+    added = edits.add_span(session, article.id, ann, version=0, start=start, end=end, label="CASUALTY")
     casualty = added.workspace.selected.id
-    edits = [
-        lambda v: review.set_attributes(
+    steps = [
+        lambda v: edits.set_attributes(
             session, article.id, ann, version=v, span_id=casualty, attrs={"count": 12}
         ),
-        lambda v: review.relabel_span(
+        lambda v: edits.relabel_span(
             session, article.id, ann, version=v, span_id=taliban.id, label="LOCATION"
         ),
-        lambda v: review.resize_span(
+        lambda v: edits.resize_span(
             session, article.id, ann, version=v, span_id=kabul.id, edge="start", direction="grow"
         ),
-        lambda v: review.delete_span(session, article.id, ann, version=v, span_id=kabul.id),
-        lambda v: review.set_status(session, article.id, ann, version=v, status="flagged", comment="check"),
+        lambda v: edits.delete_span(session, article.id, ann, version=v, span_id=kabul.id),
+        lambda v: edits.set_status(session, article.id, ann, version=v, status="flagged", comment="check"),
     ]
     history.append(stored(session, article, ann))
-    for version, edit in enumerate(edits, start=1):
+    for version, edit in enumerate(steps, start=1):
         edit(version)
         history.append(stored(session, article, ann))
     assert len(history) == 7 and history[-1] == history[-2]  # the flag changed no span
 
     version = 6
     for expected in reversed(history[:-1]):
-        result = review.undo(session, article.id, ann, version=version)
+        result = edits.undo(session, article.id, ann, version=version)
         version += 1
         assert result.workspace.state.version == version
         assert stored(session, article, ann) == expected
@@ -482,22 +480,22 @@ def test_undo_reverses_every_edit_one_at_a_time(session, article, ann):
     # The deleted span came back under its old id.
     assert {span.id for span in opened(session, article, ann).spans} == {taliban.id, kabul.id}
     with pytest.raises(NothingToUndo):
-        review.undo(session, article.id, ann, version=version)
+        edits.undo(session, article.id, ann, version=version)
 
 
 def test_undo_on_a_stale_version_is_refused(session, article, ann):
     ws = opened(session, article, ann)
-    review.delete_span(session, article.id, ann, version=0, span_id=ws.spans[0].id)
+    edits.delete_span(session, article.id, ann, version=0, span_id=ws.spans[0].id)
     with pytest.raises(StaleVersion):
-        review.undo(session, article.id, ann, version=0)
+        edits.undo(session, article.id, ann, version=0)
     assert len(stored(session, article, ann)) == 1
 
 
 def test_undo_of_a_status_change_restores_the_comment(session, article, ann):
     opened(session, article, ann)
-    review.set_status(session, article.id, ann, version=0, status="flagged", comment="two places?")
-    review.set_status(session, article.id, ann, version=1, status="accepted")
-    result = review.undo(session, article.id, ann, version=2)
+    edits.set_status(session, article.id, ann, version=0, status="flagged", comment="two places?")
+    edits.set_status(session, article.id, ann, version=1, status="accepted")
+    result = edits.undo(session, article.id, ann, version=2)
     assert (result.workspace.state.status, result.workspace.state.comment) == ("flagged", "two places?")
     assert result.message == "Undid the status change (back to flagged)."
 
@@ -507,7 +505,7 @@ def test_undo_of_a_status_change_restores_the_comment(session, article, ann):
 
 def test_next_article_is_the_first_unfinished_after_this_one_then_wraps(session, ann):
     ids = [make_article(session, external_id=f"n{i}", text=f"Kabul {i}").external_id for i in range(5)]
-    assert review.next_article(session, ann.id) == "n0"
+    assert queue.next_article(session, ann.id) == "n0"
     assert opened_next(session, "n0", ann) == "n1"
     finish(session, ann, "n1", "accepted")
     finish(session, ann, "n2", "skipped")
@@ -515,7 +513,7 @@ def test_next_article_is_the_first_unfinished_after_this_one_then_wraps(session,
     assert opened_next(session, "n4", ann) == "n0"  # wraps to the start
     for external_id in ids:
         finish(session, ann, external_id, "flagged", comment="x")
-    assert review.next_article(session, ann.id) is None
+    assert queue.next_article(session, ann.id) is None
     assert opened_next(session, "n3", ann) is None
 
 
@@ -524,16 +522,16 @@ def test_next_article_ignores_other_annotators_work(session, ann):
     make_article(session, external_id="n0", text="Kabul")
     make_article(session, external_id="n1", text="Herat")
     finish(session, bob, "n0", "accepted")
-    assert review.next_article(session, ann.id) == "n0"
+    assert queue.next_article(session, ann.id) == "n0"
 
 
 def opened_next(session, external_id, user):
-    return review.open_article(session, external_id, user).next_external_id
+    return workspace.open_article(session, external_id, user).next_external_id
 
 
 def finish(session, user, external_id, status, comment=None):
-    ws = review.open_article(session, external_id, user)
-    review.set_status(session, ws.article_id, user, version=ws.state.version, status=status, comment=comment)
+    ws = workspace.open_article(session, external_id, user)
+    edits.set_status(session, ws.article_id, user, version=ws.state.version, status=status, comment=comment)
 
 
 def test_progress_counts_mine_and_the_teams(session, ann):
@@ -544,26 +542,26 @@ def test_progress_counts_mine_and_the_teams(session, ann):
     finish(session, ann, "p1", "skipped")
     finish(session, bob, "p0", "accepted")
     finish(session, bob, "p2", "accepted")
-    assert review.progress(session, ann.id) == review.Progress(articles=4, mine=1, team=2)
-    assert review.progress(session, bob.id) == review.Progress(articles=4, mine=2, team=2)
+    assert queue.progress(session, ann.id) == queue.Progress(articles=4, mine=1, team=2)
+    assert queue.progress(session, bob.id) == queue.Progress(articles=4, mine=2, team=2)
 
 
 # --- rendering helpers -----------------------------------------------------------------------
 
 
 def view(start, end, label="ACTOR", text=TEXT, id_=1):
-    return review.SpanView(id=id_, start=start, end=end, label=label, attrs={}, text=text[start:end])
+    return workspace.SpanView(id=id_, start=start, end=end, label=label, attrs={}, text=text[start:end])
 
 
 def test_segments_join_up_to_the_text():
     spans = [view(*at("Kabul"), id_=2), view(0, 7)]
-    parts = review.segments(TEXT, spans)
+    parts = workspace.segments(TEXT, spans)
     assert "".join(part.text for part in parts) == TEXT
     assert [part.text for part in parts if part.span] == ["Taliban", "Kabul"]
 
 
 def test_segments_show_an_overlapping_span_as_plain_text():
-    parts = review.segments(TEXT, [view(0, 16), view(8, 25, id_=2)])
+    parts = workspace.segments(TEXT, [view(0, 16), view(8, 25, id_=2)])
     assert "".join(part.text for part in parts) == TEXT
     assert [part.span.id for part in parts if part.span] == [1]
 

@@ -1,7 +1,5 @@
-"""Review: each annotator's working copy of an article's spans, its edits, undo and status.
+"""Edits of an annotator's working copy: add, relabel, delete, resize, attributes, status, undo.
 
-An annotator's first visit to an article copies the model's spans into their
-own working copy (origin ``annotator``); the model's spans are never changed.
 Every edit names the version of the working copy it was made on: the version
 is bumped by a conditional ``UPDATE ... WHERE version = :seen`` in the same
 transaction as the edit, so of two edits made on one version exactly one wins
@@ -14,14 +12,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, literal, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import Session, select
 
 from annotator.errors import (
-    Forbidden,
     InvalidEdit,
     InvalidSpan,
     NotFound,
@@ -35,17 +32,15 @@ from annotator.models import (
     Article,
     EditAction,
     Origin,
-    Role,
     Span,
     SpanEdit,
     Status,
     User,
     utcnow,
 )
-from annotator.services.spans import copy_spans
+from annotator.services.queue import FINISHED
+from annotator.services.workspace import SpanView, StateView, Workspace, has_undoable_edits, load_spans
 
-# Statuses after which an article leaves the annotator's queue.
-FINISHED = (Status.ACCEPTED.value, Status.SKIPPED.value, Status.FLAGGED.value)
 # Statuses an annotator sets by hand (todo and in_progress follow from their edits).
 CHOSEN = FINISHED
 MAX_COMMENT = 2000
@@ -69,109 +64,6 @@ _LAST_EDIT = (
 )
 _LOG_DELETE = delete(_EDITS).where(_EDITS.c.id == bindparam("edit_id"))
 
-_QUALIFIER_MARKS = {"at_least": "≥", "about": "~"}
-_OUTCOME_WORDS = {"killed": "killed", "wounded": "wounded", "killed_or_wounded": "killed/wounded"}
-
-
-def casualty_badge(attrs: Mapping[str, Any]) -> str:
-    """Return a CASUALTY span's count and outcome in a few characters ("≥12 killed")."""
-    count, qualifier = attrs.get("count"), attrs.get("qualifier")
-    if isinstance(count, int):
-        number = _QUALIFIER_MARKS.get(qualifier, "") + str(count)
-    else:
-        number = "many" if qualifier == "vague" else "?"
-    return f"{number} {_OUTCOME_WORDS.get(attrs.get('outcome'), '?')}"
-
-
-# --- what the templates get ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpanView:
-    id: int
-    start: int
-    end: int
-    label: str
-    attrs: dict[str, Any]
-    text: str
-    source: str | None = field(default=None, compare=False)
-
-    @functools.cached_property
-    def badge(self) -> str | None:
-        return casualty_badge(self.attrs) if self.label == CASUALTY else None
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "start": self.start,
-            "end": self.end,
-            "label": self.label,
-            "attrs": self.attrs,
-            "source": self.source,
-        }
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A run of the article text, inside a span or between spans."""
-
-    text: str
-    span: SpanView | None = None
-
-
-def segments(text: str, spans: tuple[SpanView, ...] | list[SpanView]) -> list[Segment]:
-    """Cut ``text`` into runs at the spans' edges; the runs join up to exactly ``text``."""
-    result = []
-    cursor = 0
-    for span in sorted(spans, key=lambda s: (s.start, s.end)):
-        if span.start < cursor:
-            continue  # overlaps the previous span (never stored by an edit): shown as plain text
-        if span.start > cursor:
-            result.append(Segment(text[cursor : span.start]))
-        result.append(Segment(text[span.start : span.end], span))
-        cursor = span.end
-    if cursor < len(text):
-        result.append(Segment(text[cursor:]))
-    return result
-
-
-@dataclass(frozen=True)
-class StateView:
-    status: str
-    version: int
-    comment: str | None
-    can_undo: bool
-
-
-@dataclass(frozen=True)
-class VersionLink:
-    """Another annotator's working copy of the article, for reviewers."""
-
-    username: str
-    status: str
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """One annotator's working copy of one article, as a page or fragment shows it."""
-
-    article_id: int
-    external_id: str
-    text: str
-    spans: tuple[SpanView, ...]
-    annotator: str
-    # None: that annotator has not opened the article yet; the spans are the model's.
-    state: StateView | None
-    editable: bool
-    selected: SpanView | None = None
-    next_external_id: str | None = None
-    versions: tuple[VersionLink, ...] = ()
-
-    def segments(self) -> list[Segment]:
-        return segments(self.text, self.spans)
-
-    def span(self, span_id: int | None) -> SpanView | None:
-        return next((span for span in self.spans if span.id == span_id), None)
-
 
 @dataclass(frozen=True)
 class EditResult:
@@ -179,311 +71,6 @@ class EditResult:
     message: str | None = None
     # What changed: "spans" (the text and the selected span), "status", "progress" (accepted counts).
     changed: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class Progress:
-    articles: int
-    mine: int  # articles this user accepted
-    team: int  # articles accepted by at least one annotator
-
-
-# --- queue and progress ------------------------------------------------------------
-
-
-# Statements are built once, with bind parameters: building these SELECTs (aliases,
-# correlated subqueries) costs more than running them.
-
-
-def _next_expression(current_id=None):
-    """Return a scalar expression: the first article :viewer_id has not finished after ``current_id``, else before."""
-    candidate = _ARTICLES.alias("candidate")
-    state = _STATES.alias("finished")
-    unfinished = ~exists().where(
-        state.c.article_id == candidate.c.id,
-        state.c.user_id == bindparam("viewer_id"),
-        state.c.status.in_(FINISHED),
-    )
-
-    def first(*conditions):
-        return (
-            select(candidate.c.external_id)
-            .where(unfinished, *conditions)
-            .order_by(candidate.c.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    if current_id is None:
-        return first()
-    return func.coalesce(first(candidate.c.id > current_id), first(candidate.c.id < current_id))
-
-
-@functools.cache
-def _next_statement():
-    return select(_next_expression())
-
-
-def next_article(session: Session, user_id: int) -> str | None:
-    """Return the external id of the first article this user has not finished, or None."""
-    return session.execute(_next_statement(), {"viewer_id": user_id}).scalar_one()
-
-
-@functools.cache
-def _progress_statement():
-    accepted = _STATES.c.status == Status.ACCEPTED.value
-    return select(
-        select(func.count()).select_from(_ARTICLES).scalar_subquery(),
-        select(func.count())
-        .select_from(_STATES)
-        .where(_STATES.c.user_id == bindparam("user_id"), accepted)
-        .scalar_subquery(),
-        select(func.count(_STATES.c.article_id.distinct())).where(accepted).scalar_subquery(),
-    )
-
-
-def progress(session: Session, user_id: int) -> Progress:
-    """Return how many articles there are, this user accepted, and anyone accepted (one query)."""
-    articles, mine, team = session.execute(_progress_statement(), {"user_id": user_id}).one()
-    return Progress(articles=articles, mine=mine, team=team)
-
-
-# --- reading a working copy ----------------------------------------------------------
-
-
-@functools.cache
-def _spans_statement(*, model: bool):
-    columns = _SPANS.c
-    statement = select(
-        columns.id, columns.start, columns.end, columns.label, columns.attrs, columns.source
-    ).where(columns.article_id == bindparam("article_id"))
-    if model:
-        statement = statement.where(columns.origin == Origin.MODEL.value, columns.owner_id.is_(None))
-    else:
-        statement = statement.where(
-            columns.origin == Origin.ANNOTATOR.value, columns.owner_id == bindparam("owner_id")
-        )
-    return statement.order_by(columns.start)
-
-
-def _load_spans(session: Session, text: str, article_id: int, owner_id: int | None) -> list[SpanView]:
-    """Return the working copy of ``owner_id`` (the model's spans when None), in text order."""
-    rows = session.execute(
-        _spans_statement(model=owner_id is None), {"article_id": article_id, "owner_id": owner_id}
-    )
-    return [
-        SpanView(
-            id=id_, start=start, end=end, label=label, attrs=attrs or {}, text=text[start:end], source=source
-        )
-        for id_, start, end, label, attrs, source in rows
-    ]
-
-
-@functools.cache
-def _start_statements(dialect: str):
-    """Return the INSERT of a state that yields to a concurrent one, and the copy of the model's spans."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    create_state = (
-        dialect_insert(_STATES)
-        .on_conflict_do_nothing(index_elements=["user_id", "article_id"])
-        .returning(_STATES.c.id)
-    )
-    copy_model_spans = copy_spans(
-        _SPANS.c.article_id == bindparam("from_article"),
-        _SPANS.c.origin == Origin.MODEL.value,
-        origin=literal(Origin.ANNOTATOR.value),
-        owner_id=bindparam("owner_id", type_=_SPANS.c.owner_id.type),
-        now=bindparam("now", type_=_SPANS.c.created_at.type),
-    )
-    return create_state, copy_model_spans
-
-
-def _start_work(session: Session, article_id: int, user_id: int) -> None:
-    """Create the user's state for the article and copy the model's spans, unless another request did."""
-    now = utcnow()
-    create_state, copy_model_spans = _start_statements(session.get_bind().dialect.name)
-    created = session.execute(
-        create_state,
-        {
-            "article_id": article_id,
-            "user_id": user_id,
-            "status": Status.TODO.value,
-            "version": 0,
-            "created_at": now,
-            "updated_at": now,
-        },
-    ).first()
-    if created is not None:
-        session.execute(copy_model_spans, {"from_article": article_id, "owner_id": user_id, "now": now})
-    session.commit()
-
-
-def _has_edits(state_id):
-    return exists().where(_EDITS.c.state_id == state_id)
-
-
-@functools.cache
-def _has_edits_statement():
-    return select(_has_edits(bindparam("state_id")))
-
-
-def _can_undo(session: Session, state_id: int) -> bool:
-    return bool(session.execute(_has_edits_statement(), {"state_id": state_id}).scalar_one())
-
-
-def _owner(session: Session, user: User, annotator: str | None) -> User:
-    """Return whose working copy ``user`` asks for: their own, or (reviewers only) another's."""
-    if annotator is None or annotator == user.username:
-        return user
-    if user.role == Role.ANNOTATOR.value:
-        raise Forbidden("Annotators see only their own work. Ask a reviewer to compare versions.")
-    owner = session.exec(select(User).where(User.username == annotator)).first()
-    if owner is None:
-        raise NotFound(f"No user named {annotator!r}.")
-    return owner
-
-
-def open_article(
-    session: Session,
-    external_id: str,
-    user: User,
-    *,
-    annotator: str | None = None,
-    selected: int | None = None,
-) -> Workspace:
-    """Return the article page's workspace: ``user``'s own working copy, or for reviewers ``annotator``'s.
-
-    The user's first visit to an article creates their state and copies the
-    model's spans into their working copy. The next unfinished article comes
-    with the article, in the same query. An unknown ``selected`` span is ignored.
-    """
-    return _read(
-        session,
-        user,
-        _owner(session, user, annotator),
-        external_id,
-        f"No article with id {external_id!r}.",
-        selected=selected,
-        page=True,
-    )
-
-
-def article_exists(session: Session, article_id: int) -> bool:
-    """Return whether there is an article with this number."""
-    return session.get(Article, article_id) is not None
-
-
-def load_workspace(
-    session: Session,
-    article_id: int,
-    user: User,
-    *,
-    annotator: str | None = None,
-    selected: int | None = None,
-    page: bool = False,
-) -> Workspace:
-    """Return a working copy by article number; ``page`` adds what only the whole page shows.
-
-    Unless ``page`` is set it creates no state. An unknown ``selected`` span is ignored.
-    """
-    return _read(
-        session,
-        user,
-        _owner(session, user, annotator),
-        article_id,
-        f"No article number {article_id}.",
-        selected=selected,
-        page=page,
-    )
-
-
-@functools.cache
-def _workspace_statement(*, by_id: bool, page: bool):
-    """Select the article (by :key), the state of :owner_id, whether it has edits, and on the page the queue."""
-    article = _ARTICLES.c
-    state = _STATES.alias("state")
-    columns = [
-        article.id,
-        article.external_id,
-        article.text,
-        state.c.id,
-        state.c.status,
-        state.c.version,
-        state.c.comment,
-        _has_edits(state.c.id),
-    ]
-    if page:
-        columns.append(_next_expression(article.id))
-    key = article.id if by_id else article.external_id
-    return (
-        select(*columns)
-        .select_from(
-            _ARTICLES.outerjoin(
-                state, and_(state.c.article_id == article.id, state.c.user_id == bindparam("owner_id"))
-            )
-        )
-        .where(key == bindparam("key"))
-    )
-
-
-@functools.cache
-def _versions_statement():
-    return (
-        select(_USERS.c.username, _STATES.c.status)
-        .join(_STATES, _STATES.c.user_id == _USERS.c.id)
-        .where(_STATES.c.article_id == bindparam("article_id"))
-        .order_by(_USERS.c.username)
-    )
-
-
-def _read(
-    session: Session,
-    user: User,
-    owner: User,
-    key: int | str,
-    missing: str,
-    *,
-    selected: int | None,
-    page: bool,
-) -> Workspace:
-    """Load the article, the owner's state and spans; on the page also the queue and other versions."""
-    own = owner.id == user.id
-    row = session.execute(
-        _workspace_statement(by_id=isinstance(key, int), page=page),
-        {"key": key, "owner_id": owner.id, "viewer_id": user.id},
-    ).first()
-    if row is None:
-        raise NotFound(missing)
-    article_id, external_id, text, state_id, status, version, comment, can_undo = row[:8]
-    started = state_id is not None
-    if not started and own and page:
-        _start_work(session, article_id, user.id)
-        started, status, version, comment, can_undo = True, Status.TODO.value, 0, None, False
-    if started:
-        spans = _load_spans(session, text, article_id, owner.id)
-        state_view = StateView(status=status, version=version, comment=comment, can_undo=bool(can_undo))
-    else:
-        spans = _load_spans(session, text, article_id, None)
-        state_view = None
-    versions = ()
-    if page and user.role != Role.ANNOTATOR.value:
-        rows = session.execute(_versions_statement(), {"article_id": article_id})
-        versions = tuple(VersionLink(username, status) for username, status in rows)
-    workspace = Workspace(
-        article_id=article_id,
-        external_id=external_id,
-        text=text,
-        spans=tuple(spans),
-        annotator=owner.username,
-        state=state_view,
-        editable=own and started,
-        next_external_id=row[8] if page else None,
-        versions=versions,
-    )
-    return replace(workspace, selected=workspace.span(selected))
 
 
 # --- editing ---------------------------------------------------------------------------
@@ -596,7 +183,7 @@ def _begin(session: Session, article_id: int, user: User, seen: int) -> _Work:
             f"it is now at version {current}). The latest version is shown; redo the edit if it is still needed."
         )
     state_id, version, status, comment, external_id, text = bumped
-    spans = _load_spans(session, text, article_id, user.id)
+    spans = load_spans(session, text, article_id, user.id)
     return _Work(article_id, external_id, text, user, state_id, seen, version, status, comment, spans)
 
 
@@ -872,7 +459,7 @@ def _unchanged(session: Session, work: _Work, selected: int | None) -> Workspace
     """Roll back an edit that turned out to change nothing, and return the working copy as it was."""
     session.rollback()
     work.version = work.seen
-    return work.workspace(selected=selected, can_undo=_can_undo(session, work.state_id))
+    return work.workspace(selected=selected, can_undo=has_undoable_edits(session, work.state_id))
 
 
 def undo(session: Session, article_id: int, user: User, *, version: int) -> EditResult:
@@ -907,7 +494,7 @@ def undo(session: Session, article_id: int, user: User, *, version: int) -> Edit
             _replace_span(work, current, restored)
         _set_state(session, work, last.status_before, last.comment_before)
         session.execute(_LOG_DELETE, {"edit_id": last.id})
-        can_undo = _can_undo(session, work.state_id)
+        can_undo = has_undoable_edits(session, work.state_id)
         session.commit()
     return work.result(
         f"Undid {_describe(last)}.",
