@@ -34,9 +34,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(resource_dir("static")),
     )
     os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config.defaults())
     app.config.from_mapping(
         DATABASE_URL=config.default_database_url(app.instance_path),
-        MODEL=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         DEMO=False,
@@ -47,7 +47,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.load_or_create_secret_key(app.instance_path)
+    _apply_settings(app)
 
     db.init_app(app)
     web.init_app(app)
     return app
+
+
+def _apply_settings(app: Flask) -> None:
+    """Turn annotator's settings into the Flask and Werkzeug options they stand for."""
+    from datetime import timedelta
+
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SECURE_COOKIES"])
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_REQUEST_MB"] * 1024 * 1024)
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # Only then is X-Forwarded-For the client: without a proxy anyone could set it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

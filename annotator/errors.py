@@ -48,3 +48,19 @@ class InvalidEdit(AnnotatorError):
 
 class NothingToUndo(InvalidEdit):
     """Undo was asked for, but the working copy has no edit left to undo."""
+
+
+class LoginFailed(AnnotatorError):
+    """A login with a wrong name or password, or for a deactivated account."""
+
+
+class LoginThrottled(AnnotatorError):
+    """Too many failed logins for this account or from this address; try again later."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(
+            "Too many failed logins for this account or from this address. "
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )

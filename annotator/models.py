@@ -13,7 +13,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 
@@ -63,9 +63,43 @@ class User(SQLModel, table=True):
     username: str = Field(max_length=80, unique=True)
     password_hash: str = Field(max_length=255)
     role: str = Field(default=Role.ANNOTATOR.value, max_length=20)
+    # A deactivated user cannot log in, and their sessions end; their work is kept.
+    is_active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = Field(default_factory=utcnow)
 
     __table_args__ = (CheckConstraint("role IN ('annotator', 'reviewer', 'admin')", name="ck_user_role"),)
+
+
+class UserSession(SQLModel, table=True):
+    """A login, kept on the server so that logging out (or a password change) ends it for good.
+
+    The cookie carries a random token; only its SHA-256 is stored, so a copy of
+    the database holds no usable session.
+    """
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login, counted per account and per client address to throttle guessing.
+
+    Kept in the database so that every web worker sees the same counts.
+    """
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # "account:NAME" or "address:IP".
+    key: str = Field(max_length=200)
+    failed_at: datetime = Field(default_factory=utcnow)
+
+    __table_args__ = (Index("ix_login_failure_key_failed_at", "key", "failed_at"),)
 
 
 class Span(SQLModel, table=True):
@@ -122,6 +156,47 @@ class AnnotationState(SQLModel, table=True):
     )
 
 
+class GoldAction(enum.StrEnum):
+    IMPORT = "import"
+    PROMOTE = "promote"
+    RESTORE = "restore"
+    ADJUDICATE = "adjudicate"
+
+
+class GoldRevision(SQLModel, table=True):
+    """One state of an article's gold, kept for good: the newest revision is the gold.
+
+    Revisions are only ever appended. The newest one's spans are also stored as
+    the article's ``gold`` spans, which every reader of gold uses; older ones
+    live only here, so that any earlier gold can be looked at and restored. An
+    article with a revision whose ``spans`` is empty has gold that marks
+    nothing, which differs from having no gold at all.
+    """
+
+    __tablename__ = "gold_revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE")
+    # 1, 2, ... per article.
+    revision: int
+    action: str = Field(max_length=20)
+    # What the gold came from: a file, "annotator:NAME", "revision N".
+    source: str | None = Field(default=None, max_length=300)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    # Gold-format spans: start, end, label and attrs, sorted by start.
+    spans: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+    __table_args__ = (
+        UniqueConstraint("article_id", "revision", name="uq_gold_revision_article_revision"),
+        CheckConstraint("revision >= 1", name="ck_gold_revision_positive"),
+        CheckConstraint(
+            "action IN ('import', 'promote', 'restore', 'adjudicate')", name="ck_gold_revision_action"
+        ),
+    )
+
+
 class EditAction(enum.StrEnum):
     ADD = "add"
     DELETE = "delete"
@@ -137,7 +212,9 @@ class SpanEdit(SQLModel, table=True):
     ``before`` and ``after`` are span snapshots (start, end, label, attrs): no
     ``before`` means the edit added the span, no ``after`` that it deleted it.
     A status change has neither. Undo applies the newest row in reverse and
-    deletes it.
+    deletes it. Spans are found again by their offsets, which are unique in a
+    working copy (its spans never overlap), never by id: SQLite hands a
+    deleted row's id to the next insert, in anyone's working copy.
     """
 
     __tablename__ = "span_edit"
@@ -147,8 +224,6 @@ class SpanEdit(SQLModel, table=True):
     # The state version this edit produced.
     version: int
     action: str = Field(max_length=20)
-    # No foreign key: a deleted span's id stays here, and undo restores the span under it.
-    span_id: int | None = Field(default=None)
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     status_before: str = Field(max_length=20)

@@ -75,3 +75,80 @@ def test_user_list_shows_names_and_roles(runner):
 def test_user_list_when_empty_says_how_to_add(runner):
     result = runner.invoke(main, ["user", "list"])
     assert "annotator user add" in result.output
+
+
+def _start_sessions(session, user, count=2):
+    from datetime import timedelta
+
+    from annotator.services.sessions import start_session
+
+    return [start_session(session, user.id, lifetime=timedelta(hours=1)) for _ in range(count)]
+
+
+def _live(session, tokens):
+    from annotator.services.sessions import user_for_token
+
+    session.expire_all()
+    return [user_for_token(session, token) is not None for token in tokens]
+
+
+def test_user_password_changes_it_and_ends_the_sessions(runner, db_session):
+    from tests.factories import make_user
+
+    ann = make_user(db_session, username="ann", password="old-pw")
+    tokens = _start_sessions(db_session, ann)
+    result = runner.invoke(main, ["user", "password", "ann", "--password-stdin"], input="new-pw\n")
+    assert result.exit_code == 0, result.output
+    assert "New password for 'ann'; ended 2 sessions." in result.output
+    db_session.expire_all()
+    assert authenticate(db_session, "ann", "new-pw") is not None
+    assert authenticate(db_session, "ann", "old-pw") is None
+    assert _live(db_session, tokens) == [False, False]
+
+
+def test_user_role_changes_it_and_ends_the_sessions(runner, db_session):
+    from tests.factories import make_user
+
+    ann = make_user(db_session, username="ann")
+    tokens = _start_sessions(db_session, ann)
+    result = runner.invoke(main, ["user", "role", "ann", "reviewer"])
+    assert result.exit_code == 0, result.output
+    assert "'ann' is now reviewer (was annotator); ended 2 sessions." in result.output
+    db_session.expire_all()
+    assert get_user_by_name(db_session, "ann").role == "reviewer"
+    assert _live(db_session, tokens) == [False, False]
+    assert "already reviewer" in runner.invoke(main, ["user", "role", "ann", "reviewer"]).output
+    assert runner.invoke(main, ["user", "role", "ann", "boss"]).exit_code == 2
+
+
+def test_user_deactivate_locks_out_and_activate_lets_back_in(runner, db_session):
+    from tests.factories import make_user
+
+    ann = make_user(db_session, username="ann")
+    bob = make_user(db_session, username="bob")
+    tokens = _start_sessions(db_session, ann)
+    bobs = _start_sessions(db_session, bob, 1)
+    result = runner.invoke(main, ["user", "deactivate", "ann"])
+    assert result.exit_code == 0, result.output
+    assert "'ann' is deactivated; ended 2 sessions." in result.output
+    assert _live(db_session, tokens) == [False, False]
+    assert _live(db_session, bobs) == [True]  # nobody else is logged out
+    assert "ann\tannotator\tdeactivated" in runner.invoke(main, ["user", "list"]).output
+    assert runner.invoke(main, ["user", "activate", "ann"]).exit_code == 0
+    db_session.expire_all()
+    assert get_user_by_name(db_session, "ann").is_active
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["password", "nobody", "--password-stdin"],
+        ["role", "nobody", "admin"],
+        ["deactivate", "nobody"],
+        ["activate", "nobody"],
+    ],
+)
+def test_user_changes_name_an_unknown_user_in_one_line(runner, command):
+    result = runner.invoke(main, ["user", *command], input="pw\n")
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: no user named 'nobody'; `annotator user list` shows who there is"
