@@ -1,7 +1,9 @@
 """The Accuracy page's data: one database origin scored against another, and each article's errors.
 
 Only origins in the database are offered (gold, model, annotator:NAME): a web
-form never names a file or a pipeline. An error is a predicted span with no
+form never names a file or a pipeline. Reviewers and admins may compare any of
+them; an annotator only the model and their own version, never gold or
+another annotator's work. An error is a predicted span with no
 strict match in gold (a false positive) or a gold span with no strict match
 among the predictions (a false negative); a wrong label is both.
 """
@@ -13,8 +15,9 @@ from itertools import pairwise
 
 from sqlmodel import Session
 
+from annotator.errors import Forbidden
 from annotator.labels import LABELS
-from annotator.models import Origin
+from annotator.models import Origin, Role, User
 from annotator.services.evaluate import (
     BadSource,
     Evaluation,
@@ -84,24 +87,45 @@ class AccuracyReport:
         ]
 
 
-def source_choices(session: Session) -> list[str]:
-    """Return the origins a person may compare: gold, model, and annotator:NAME for every user."""
+def _all_sources(session: Session) -> list[str]:
     return [Origin.GOLD.value, Origin.MODEL.value] + [
         f"{Origin.ANNOTATOR.value}:{user.username}" for user in list_users(session)
     ]
 
 
-def accuracy_report(session: Session, gold: str, pred: str, *, label: str = "") -> AccuracyReport:
+def source_choices(session: Session, viewer: User) -> list[str]:
+    """Return the origins ``viewer`` may compare: all of them for reviewers, the model and their own for annotators."""
+    if viewer.role == Role.ANNOTATOR.value:
+        return [f"{Origin.ANNOTATOR.value}:{viewer.username}", Origin.MODEL.value]
+    return _all_sources(session)
+
+
+def default_sources(viewer: User) -> tuple[str, str]:
+    """Return the gold and predicted sources the page starts with for ``viewer``."""
+    if viewer.role == Role.ANNOTATOR.value:
+        return f"{Origin.ANNOTATOR.value}:{viewer.username}", Origin.MODEL.value
+    return Origin.GOLD.value, Origin.MODEL.value
+
+
+def accuracy_report(
+    session: Session, viewer: User, gold: str, pred: str, *, label: str = ""
+) -> AccuracyReport:
     """Score ``pred`` against ``gold`` and list each compared article's errors of ``label`` (empty: all).
 
-    Raises BadSource for a source that is not one of ``source_choices`` or an unknown label.
+    Raises BadSource for a source that is not an origin of this database or an
+    unknown label, and Forbidden for one that ``viewer`` may not read.
     """
-    choices = source_choices(session)
+    allowed = source_choices(session, viewer)
     for name, value in (("gold", gold), ("predicted", pred)):
-        if value not in choices:
-            raise BadSource(
-                f"Unknown {name} source {value!r}: choose gold, model or annotator:NAME of an existing user."
+        if value in allowed:
+            continue
+        if value in _all_sources(session):
+            raise Forbidden(
+                f"Annotators may compare only the model and their own version: choose {' or '.join(allowed)}."
             )
+        raise BadSource(
+            f"Unknown {name} source {value!r}: choose gold, model or annotator:NAME of an existing user."
+        )
     if label and label not in LABELS:
         raise BadSource(f"Unknown label {label!r}: choose one of {', '.join(LABELS)}, or all labels.")
     gold_documents = read_source(session, gold)

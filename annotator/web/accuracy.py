@@ -6,10 +6,10 @@ change and gets back only the report fragment.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 
 from annotator.db import get_session
-from annotator.services.accuracy import accuracy_report, source_choices
+from annotator.services.accuracy import accuracy_report, default_sources, source_choices
 from annotator.services.evaluate import BadSource
 from annotator.web import is_htmx
 
@@ -24,16 +24,17 @@ def _vary(response):
 
 
 def _form() -> dict[str, str]:
+    gold, pred = default_sources(g.user)
     return {
-        "gold": request.args.get("gold", "gold").strip(),
-        "pred": request.args.get("pred", "model").strip(),
+        "gold": request.args.get("gold", gold).strip(),
+        "pred": request.args.get("pred", pred).strip(),
         "label": request.args.get("label", "").strip(),
     }
 
 
 def _render(status: int = 200, **context):
     template = "accuracy/_report.html" if is_htmx() else "accuracy/page.html"
-    choices = source_choices(get_session())
+    choices = source_choices(get_session(), g.user)
     return render_template(template, choices=choices, form=_form(), **context), status
 
 
@@ -47,5 +48,5 @@ def _bad_source(error):
 def show():
     """Show the scores of the chosen predicted source against the chosen gold, and its errors."""
     form = _form()
-    report = accuracy_report(get_session(), form["gold"], form["pred"], label=form["label"])
+    report = accuracy_report(get_session(), g.user, form["gold"], form["pred"], label=form["label"])
     return _render(report=report, message=None)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, abort, g, render_template, request
 
 from annotator.db import get_session
 from annotator.services import articles, queue, workspace
+from annotator.web.params import MAX_DB_INT, bounded_int
 
 bp = Blueprint("annotate", __name__, url_prefix="/articles")
 
@@ -16,7 +17,9 @@ PAGE_SIZE = 100
 def list_articles():
     """List the articles with the logged-in user's status on each."""
     session = get_session()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(request.args.get("page", 1, type=bounded_int), 1)
+    if page > MAX_DB_INT // PAGE_SIZE:
+        abort(404, description=f"There is no page {page}.")
     rows = articles.list_articles(session, g.user.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     counts = articles.count_by_status(session, g.user.id)
     total = sum(counts.values())
@@ -31,7 +34,7 @@ def list_articles():
     )
 
 
-@bp.get("/<path:external_id>")
+@bp.get("/<external_id:external_id>")
 def show_article(external_id: str):
     """Show an article with the user's spans (or, for reviewers, another annotator's) ready to edit."""
     ws = workspace.open_article(
@@ -39,6 +42,6 @@ def show_article(external_id: str):
         external_id,
         g.user,
         annotator=request.args.get("annotator") or None,
-        selected=request.args.get("span", type=int),
+        selected=request.args.get("span", type=bounded_int),
     )
     return render_template("annotate/article.html", ws=ws)

@@ -13,8 +13,9 @@ from werkzeug.exceptions import NotFound
 
 from annotator.db import get_session
 from annotator.errors import InvalidEdit, InvalidSpan, SpanOverlap, StaleVersion
-from annotator.services import edits, gold, workspace
+from annotator.services import edits, workspace
 from annotator.web import is_htmx, render_error
+from annotator.web.params import bounded_int, fitting_int
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -32,21 +33,21 @@ def _vary(response):
 
 
 def _version() -> int:
-    version = request.form.get("version", type=int)
+    version = request.form.get("version", type=bounded_int)
     if version is None:
         abort(400, description="The edit says nothing of the version it was made on; reload the page.")
     return version
 
 
 def _number(name: str) -> int:
-    value = request.form.get(name, type=int)
+    value = request.form.get(name, type=bounded_int)
     if value is None:
         raise InvalidSpan(f"Not saved: {name} must be a whole number, not {request.form.get(name)!r}.")
     return value
 
 
 def _span_id() -> int:
-    span_id = request.form.get("span", type=int)
+    span_id = request.form.get("span", type=bounded_int)
     if span_id is None:
         raise InvalidSpan("Not saved: no span was selected. Click a span first.")
     return span_id
@@ -82,7 +83,7 @@ def _refused(error):
         get_session(),
         article_id,
         g.user,
-        selected=request.form.get("span", type=int),
+        selected=request.form.get("span", type=fitting_int),
         page=not is_htmx(),
     )
     if is_htmx():
@@ -115,7 +116,7 @@ def add(article_id: int):
 @bp.get("/<int:article_id>/panel")
 def panel(article_id: int):
     """Show the selected span's controls."""
-    selected = request.args.get("span", type=int)
+    selected = request.args.get("span", type=bounded_int)
     ws = workspace.load_workspace(
         get_session(), article_id, g.user, annotator=request.args.get("annotator"), selected=selected
     )
@@ -206,10 +207,8 @@ def undo(article_id: int):
     return _respond(edits.undo(get_session(), article_id, g.user, version=_version()))
 
 
-@bp.post("/<int:article_id>/gold")
-def mark_gold(article_id: int):
-    """Make one annotator's version of the article its gold (reviewers and admins)."""
-    annotator = request.form.get("annotator", "")
-    external_id, copied = gold.promote_version(get_session(), article_id, g.user, annotator)
-    flash(f"{annotator}'s version ({copied} spans) is now this article's gold.", "info")
-    return redirect(url_for("annotate.show_article", external_id=external_id, annotator=annotator), code=303)
+@bp.post("/<int:article_id>/start")
+def start(article_id: int):
+    """Start the user's own version of the article (reviewers and admins annotate by choice)."""
+    external_id = workspace.start_work(get_session(), article_id, g.user)
+    return redirect(url_for("annotate.show_article", external_id=external_id), code=303)

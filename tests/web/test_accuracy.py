@@ -44,7 +44,7 @@ def test_accuracy_requires_login(client):
 
 
 def test_accuracy_shows_strict_scores_by_hand(client, auth, compared):
-    auth.login()
+    auth.login("rev", role="reviewer")
     response = client.get("/accuracy/?gold=gold&pred=model")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -60,7 +60,7 @@ def test_accuracy_shows_strict_scores_by_hand(client, auth, compared):
 
 
 def test_accuracy_draws_one_chart_group_per_label(client, auth, compared):
-    auth.login()
+    auth.login("rev", role="reviewer")
     html = client.get("/accuracy/?gold=gold&pred=model").get_data(as_text=True)
     svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
     groups = re.findall(r'<g class="acc-chart-label" data-label="(\w+)"', svg)
@@ -73,7 +73,7 @@ def test_accuracy_draws_one_chart_group_per_label(client, auth, compared):
 
 
 def test_error_browser_marks_false_positives_and_negatives(client, auth, compared):
-    auth.login()
+    auth.login("rev", role="reviewer")
     html = client.get("/accuracy/?gold=gold&pred=model").get_data(as_text=True)
     text = re.search(r'<div class="acc-text">(.*?)</div>', html, re.S).group(1)
     assert re.sub(r"<[^>]+>", "", text) == TEXT
@@ -87,7 +87,7 @@ def test_error_browser_marks_false_positives_and_negatives(client, auth, compare
 
 
 def test_label_filter_hides_other_labels_errors(client, auth, compared):
-    auth.login()
+    auth.login("rev", role="reviewer")
     html = client.get("/accuracy/?gold=gold&pred=model&label=CASUALTY").get_data(as_text=True)
     text = re.search(r'<div class="acc-text">(.*?)</div>', html, re.S).group(1)
     assert re.findall(r'<mark class="acc-(\w+)" data-label="(\w+)"', text) == [("fn", "CASUALTY")]
@@ -95,7 +95,7 @@ def test_label_filter_hides_other_labels_errors(client, auth, compared):
 
 
 def test_htmx_request_gets_only_the_report(client, auth, compared):
-    auth.login()
+    auth.login("rev", role="reviewer")
     response = client.get("/accuracy/?gold=gold&pred=model", headers={"HX-Request": "true"})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -109,7 +109,7 @@ def test_htmx_request_gets_only_the_report(client, auth, compared):
     "query", ["gold=gold&pred=annotator:nobody", "gold=gold&pred=/etc/passwd", "gold=pipeline:x&pred=model"]
 )
 def test_unknown_source_is_refused(client, auth, compared, query):
-    auth.login()
+    auth.login("rev", role="reviewer")
     response = client.get(f"/accuracy/?{query}")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -118,7 +118,7 @@ def test_unknown_source_is_refused(client, auth, compared, query):
 
 
 def test_unknown_label_is_refused(client, auth, compared):
-    auth.login()
+    auth.login("rev", role="reviewer")
     response = client.get("/accuracy/?gold=gold&pred=model&label=WEAPON", headers={"HX-Request": "true"})
     assert response.status_code == 422
     assert "Unknown label" in response.get_data(as_text=True)
@@ -133,9 +133,46 @@ def test_annotators_are_offered_as_sources(client, auth, compared):
 
 def test_no_gold_gives_an_empty_state(client, auth, db_session):
     make_article(db_session, external_id="a1")
-    auth.login()
+    auth.login("rev", role="reviewer")
     response = client.get("/accuracy/?gold=gold&pred=model")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Nothing to compare yet" in html
     assert "<svg" not in html
+
+
+def test_annotators_may_compare_only_the_model_and_their_own_version(client, auth, compared, db_session):
+    from tests.factories import make_user
+
+    make_user(db_session, username="bob")
+    auth.login("ann")
+    html = client.get("/accuracy/").get_data(as_text=True)
+    assert re.findall(r'<option value="([^"]+)"', html.split('name="label"')[0]) == [
+        "annotator:ann",
+        "model",
+        "annotator:ann",
+        "model",
+    ]
+    assert "annotator:bob" not in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "gold=model&pred=annotator:bob",  # another annotator's work, in progress included
+        "gold=annotator:bob&pred=model",
+        "gold=gold&pred=model",  # the gold answers
+        "gold=annotator:ann&pred=gold",
+    ],
+)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_annotators_get_403_for_gold_and_other_annotators(client, auth, compared, db_session, query, htmx):
+    from tests.factories import make_user
+
+    make_user(db_session, username="bob")
+    auth.login("ann")
+    response = client.get(f"/accuracy/?{query}", headers={"HX-Request": "true"} if htmx else {})
+    assert response.status_code == 403
+    text = response.get_data(as_text=True)
+    assert "only the model and their own version" in text
+    assert "acc-p" not in text  # no scores

@@ -88,7 +88,7 @@ def test_add_without_htmx_redirects_back_to_the_page(client, opened, db_session)
     )
     new_id = span_id(db_session, opened, "ann", "Monday")
     assert response.status_code == 303
-    assert response.headers["Location"] == f"/articles/helmand/1?span={new_id}"
+    assert response.headers["Location"] == f"/articles/helmand%2F1?span={new_id}"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Added ACTOR “Monday”." in page
 
@@ -419,7 +419,7 @@ def test_annotator_cannot_change_another_annotators_spans(client, opened, app, d
 def test_reviewer_edits_only_their_own_copy(client, opened, app, db_session):
     rita_client = app.test_client()
     AuthActions(rita_client, db_session).login("rita", role="reviewer")
-    rita_client.get("/articles/helmand/1")
+    rita_client.post(f"/review/{opened.id}/start", headers=HTMX)  # reviewers start their copy by choice
     ann_before = working_copy(db_session, opened, "ann")
     ritas_taliban = span_id(db_session, opened, "rita", "Taliban")
     assert hx_post(rita_client, url(opened, "delete"), span=ritas_taliban, version=0).status_code == 200
