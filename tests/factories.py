@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from annotator.models import Article, Span, User
+from annotator.models import Article, GoldRevision, Span, User
+from annotator.services.gold_revisions import snapshot
 from annotator.services.users import create_user
 
 
@@ -59,4 +60,28 @@ def make_span(
     session.add(span)
     session.commit()
     session.refresh(span)
+    if origin == "gold":
+        _snapshot_gold(session, article)
     return span
+
+
+def _snapshot_gold(session: Session, article: Article) -> None:
+    """Append a gold revision holding the article's gold spans, as every writer of gold does."""
+    from sqlmodel import func, select
+
+    spans = session.exec(select(Span).where(Span.article_id == article.id, Span.origin == "gold")).all()
+    number = session.exec(
+        select(func.max(GoldRevision.revision)).where(GoldRevision.article_id == article.id)
+    ).one()
+    session.add(
+        GoldRevision(
+            article_id=article.id,
+            revision=(number or 0) + 1,
+            action="import",
+            source="tests.factories",
+            spans=snapshot(
+                {"start": s.start, "end": s.end, "label": s.label, "attrs": s.attrs} for s in spans
+            ),
+        )
+    )
+    session.commit()

@@ -1,9 +1,10 @@
-"""Which version of an article is gold, promoting a version to gold, and reading documents of any origin.
+"""Which version of an article is gold, and reading the documents of any origin.
 
-An article's gold is its spans of origin ``gold`` (imported with ``--origin
-gold``, or promoted from an annotator's version by a reviewer) when it has
-any; otherwise the version of the one annotator who accepted it. When several
-annotators accepted it and no gold spans exist, the article has no single
+An article's gold is its stored gold, the newest of its gold revisions
+(imported with ``--origin gold``, or a version a reviewer marked as gold; see
+``gold_revisions``), even when that gold marks nothing. Without stored gold,
+it is the version of the one annotator who accepted it. When several
+annotators accepted it and there is no stored gold, the article has no single
 gold: it is left out and counted as conflicting. Gold is decided per chunk of
 articles in a fixed number of queries, never one per article or per span.
 """
@@ -15,13 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, delete, exists, func, literal, null, or_
+from sqlalchemy import exists, func, or_
 from sqlmodel import Session, select
 
-from annotator.errors import Forbidden, NotFound
-from annotator.models import AnnotationState, Article, Origin, Role, Span, Status, User, utcnow
+from annotator.models import AnnotationState, Article, Origin, Span, Status
+from annotator.services.gold_revisions import articles_with_revisions, has_revision_condition
 from annotator.services.origins import SpanOwner
-from annotator.services.spans import copy_spans
 
 CHUNK_SIZE = 500
 _SPAN_COLUMNS = (Span.article_id, Span.start, Span.end, Span.label, Span.attrs)
@@ -59,8 +59,8 @@ class Selection:
     documents: int = 0
     spans: int = 0
     # Gold only: where each document's gold came from, and the articles left out
-    # because several annotators accepted them and no gold spans settle it.
-    from_gold_spans: int = 0
+    # because several annotators accepted them and no stored gold settles it.
+    from_stored_gold: int = 0
     from_accepted: int = 0
     conflicting: list[str] = field(default_factory=list)
 
@@ -81,7 +81,7 @@ class Selection:
             )
         if self.origin == Origin.GOLD and self.documents:
             lines.append(
-                f"Gold came from gold spans for {_plural(self.from_gold_spans, 'article')} "
+                f"Gold came from stored gold for {_plural(self.from_stored_gold, 'article')} "
                 f"and from the one accepted version for {self.from_accepted}."
             )
         return "\n".join(lines)
@@ -144,13 +144,7 @@ def document_ids(session: Session, owner: SpanOwner, *, chunk_size: int = CHUNK_
         if not ids:
             return found
         if owner.origin == Origin.GOLD:
-            with_gold = set(
-                session.exec(
-                    select(Span.article_id)
-                    .where(Span.article_id.in_(ids), Span.origin == Origin.GOLD.value)
-                    .distinct()
-                )
-            )
+            with_gold = articles_with_revisions(session, ids)
             accepted = _accepted(session, [each for each in ids if each not in with_gold])
             found.extend(each for each in ids if each in with_gold or len(accepted.get(each, ())) == 1)
         else:
@@ -165,7 +159,7 @@ def _has_version(owner: SpanOwner):
         return Article.preannotated_with.is_not(None)
     if owner.origin == Origin.GOLD:
         return or_(
-            exists().where(Span.article_id == Article.id, Span.origin == Origin.GOLD.value),
+            has_revision_condition(),
             exists().where(
                 AnnotationState.article_id == Article.id, AnnotationState.status == Status.ACCEPTED.value
             ),
@@ -217,13 +211,15 @@ def _gold_chunk(
     session: Session, owner: SpanOwner, article_ids: list[int], selection: Selection
 ) -> dict[int, list[dict[str, Any] | None]]:
     """Return article id -> its gold spans, or None for an article with conflicting accepted versions."""
+    stored = articles_with_revisions(session, article_ids)
     gold = _span_dicts(
         session.exec(
             select(*_SPAN_COLUMNS)
-            .where(Span.article_id.in_(article_ids), Span.origin == Origin.GOLD.value)
+            .where(Span.article_id.in_(list(stored)), Span.origin == Origin.GOLD.value)
             .order_by(Span.article_id, Span.start, Span.end)
         )
     )
+    gold = {article_id: gold.get(article_id, []) for article_id in stored}
     accepted = _accepted(session, [each for each in article_ids if each not in gold])
     chosen = {article_id: users[0] for article_id, users in accepted.items() if len(users) == 1}
     versions: dict[int, list[dict[str, Any]]] = {}
@@ -243,69 +239,10 @@ def _gold_chunk(
     for article_id in article_ids:
         if article_id in gold:
             result[article_id] = gold[article_id]
-            selection.from_gold_spans += 1
+            selection.from_stored_gold += 1
         elif article_id in chosen:
             result[article_id] = versions.get(article_id, [])
             selection.from_accepted += 1
         else:
             result[article_id] = None
     return result
-
-
-def promote_to_gold(session: Session, article_id: int, user_id: int) -> int:
-    """Make one annotator's version of an article its gold, replacing any gold it had; commit.
-
-    Returns the number of spans copied. Raises NotFound when the article or
-    user does not exist, or the user has no version of the article. A version
-    with no spans leaves the article with no gold spans, so its gold falls back
-    to the accepted version (an empty gold cannot be stored without a schema change).
-    """
-    if session.get(Article, article_id) is None:
-        raise NotFound(f"no article with id {article_id}")
-    if session.get(User, user_id) is None:
-        raise NotFound(f"no user with id {user_id}")
-    has_version = session.exec(
-        select(
-            or_(
-                exists().where(AnnotationState.article_id == article_id, AnnotationState.user_id == user_id),
-                exists().where(
-                    Span.article_id == article_id,
-                    Span.origin == Origin.ANNOTATOR.value,
-                    Span.owner_id == user_id,
-                ),
-            )
-        )
-    ).one()
-    if not has_version:
-        raise NotFound(f"user {user_id} has no version of article {article_id} to promote")
-    now = utcnow()
-    session.execute(delete(Span).where(Span.article_id == article_id, Span.origin == Origin.GOLD.value))
-    # RETURNING counts the copies: on PostgreSQL this INSERT ... SELECT reported a rowcount of -1.
-    copied = session.execute(
-        copy_spans(
-            Span.article_id == article_id,
-            Span.origin == Origin.ANNOTATOR.value,
-            Span.owner_id == user_id,
-            origin=literal(Origin.GOLD.value),
-            owner_id=null().cast(Integer),
-            now=literal(now, Span.__table__.c.created_at.type),
-        ).returning(Span.__table__.c.id)
-    ).all()
-    session.commit()
-    return len(copied)
-
-
-def promote_version(session: Session, article_id: int, reviewer: User, annotator: str) -> tuple[str, int]:
-    """Let a reviewer or admin make ``annotator``'s version the article's gold; commit.
-
-    Returns the article's external id and the number of spans copied.
-    """
-    if reviewer.role == Role.ANNOTATOR.value:
-        raise Forbidden("Only reviewers and admins can mark a version as gold.")
-    external_id = session.exec(select(Article.external_id).where(Article.id == article_id)).first()
-    if external_id is None:
-        raise NotFound(f"No article with id {article_id}.")
-    user_id = session.exec(select(User.id).where(User.username == annotator)).first()
-    if user_id is None:
-        raise NotFound(f"No user named {annotator!r}.")
-    return external_id, promote_to_gold(session, article_id, user_id)

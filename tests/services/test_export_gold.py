@@ -1,4 +1,4 @@
-"""What counts as gold, promoting a version to gold, and reading documents in a bounded number of queries."""
+"""What counts as gold, and reading documents in a bounded number of queries."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import select
 
-from annotator.errors import NotFound
-from annotator.models import AnnotationState, Span
-from annotator.services.gold import Selection, document_ids, iter_documents, promote_to_gold
+from annotator.models import AnnotationState
+from annotator.services.gold import Selection, document_ids, iter_documents
+from annotator.services.gold_revisions import promote
 from annotator.services.origins import parse_origin
 from tests.factories import make_article, make_span, make_user
 
@@ -58,7 +57,7 @@ def test_gold_spans_win_over_an_accepted_version(session):
     set_status(session, article, ann)
     documents, selection = gold_of(session)
     assert documents == {"a1": [(0, 7, "ACTOR")]}
-    assert (selection.from_gold_spans, selection.from_accepted) == (1, 0)
+    assert (selection.from_stored_gold, selection.from_accepted) == (1, 0)
 
 
 def test_the_one_accepted_version_is_gold_without_gold_spans(session):
@@ -138,36 +137,6 @@ def test_reading_gold_takes_a_fixed_number_of_queries_per_chunk(session):
     assert len(many) == len(few)
 
 
-def test_promote_to_gold_replaces_the_gold_with_a_copy_of_the_version(session):
-    ann = make_user(session, username="ann")
-    article = make_article(session, external_id="a1", text=TEXT)
-    make_span(session, article, start=0, end=7, label="ACTOR")
-    make_span(session, article, start=0, end=16, label="ACTOR", origin="annotator", owner=ann)
-    make_span(session, article, start=24, end=37, label="CASUALTY", origin="annotator", owner=ann, attrs=NINE)
-    assert promote_to_gold(session, article.id, ann.id) == 2
-    gold = session.exec(select(Span).where(Span.origin == "gold").order_by(Span.start)).all()
-    assert [(span.start, span.end, span.label, span.attrs, span.owner_id) for span in gold] == [
-        (0, 16, "ACTOR", {}, None),
-        (24, 37, "CASUALTY", NINE, None),
-    ]
-    # The annotator's own copy is untouched.
-    assert len(session.exec(select(Span).where(Span.origin == "annotator")).all()) == 2
-
-
-def test_promote_to_gold_refuses_a_user_without_a_version(session):
-    ann = make_user(session, username="ann")
-    article = make_article(session, external_id="a1", text=TEXT)
-    make_span(session, article, start=0, end=7, label="ACTOR")
-    with pytest.raises(NotFound, match="has no version"):
-        promote_to_gold(session, article.id, ann.id)
-    with pytest.raises(NotFound, match="no article"):
-        promote_to_gold(session, article.id + 1, ann.id)
-    with pytest.raises(NotFound, match="no user"):
-        promote_to_gold(session, article.id, ann.id + 1)
-    # The gold it had is still there.
-    assert len(session.exec(select(Span).where(Span.origin == "gold")).all()) == 1
-
-
 def test_promoted_gold_settles_conflicting_versions(session):
     ann, bob = make_user(session, username="ann"), make_user(session, username="bob")
     article = make_article(session, external_id="a1", text=TEXT)
@@ -176,5 +145,19 @@ def test_promoted_gold_settles_conflicting_versions(session):
     set_status(session, article, ann)
     set_status(session, article, bob)
     assert gold_of(session)[0] == {}
-    promote_to_gold(session, article.id, bob.id)
+    rev = make_user(session, username="rev", role="reviewer")
+    promote(session, article.id, rev, "bob", reason=None, replaces=0)
     assert gold_of(session)[0] == {"a1": [(0, 16, "ACTOR")]}
+
+
+def test_an_empty_stored_gold_is_gold_that_marks_nothing(session):
+    ann = make_user(session, username="ann")
+    rev = make_user(session, username="rev", role="reviewer")
+    article = make_article(session, external_id="a1", text=TEXT)
+    make_span(session, article, start=41, end=48, label="LOCATION", origin="model")
+    set_status(session, article, ann)  # ann accepted a version with no spans
+    promote(session, article.id, rev, "ann", reason=None, replaces=0)
+    documents, selection = gold_of(session)
+    assert documents == {"a1": []}
+    assert (selection.from_stored_gold, selection.from_accepted, selection.left_out) == (1, 0, 0)
+    assert document_ids(session, parse_origin(session, "gold")) == [article.id]
