@@ -29,7 +29,10 @@ def test_import_prints_the_summary(runner, app):
     result = runner.invoke(main, ["import", *ALL_SAMPLES])
 
     assert result.exit_code == 0, result.output
-    assert "4 files: 7 new articles, 0 unchanged, 0 rejected; 12 spans added" in result.output
+    assert (
+        "4 files: 7 new articles, 0 unchanged, 0 rejected; 12 spans added; gold changed for 3"
+        in result.output
+    )
     assert counts(app) == (7, 12)
 
 

@@ -19,13 +19,14 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from annotator.errors import BadImport, NotFound
 from annotator.labels import spans_errors
-from annotator.models import Article, Span, utcnow
+from annotator.models import Article, GoldAction, GoldRevision, Origin, Span, utcnow
+from annotator.services.gold_revisions import snapshot
 from annotator.services.origins import SpanOwner, parse_origin
 
 SUFFIXES = (".txt", ".jsonl", ".csv")
@@ -47,12 +48,17 @@ class ImportSummary:
     spans_added: int = 0
     files: int = 0
     records: int = 0
+    # Articles whose gold this import changed (each got a new gold revision).
+    gold_revisions: int = 0
 
     def describe(self) -> str:
-        return (
+        line = (
             f"{_plural(self.files, 'file')}: {_plural(self.new, 'new article')}, "
             f"{self.unchanged} unchanged, {self.rejected} rejected; {_plural(self.spans_added, 'span')} added"
         )
+        if self.gold_revisions:
+            line += f"; gold changed for {_plural(self.gold_revisions, 'article')}"
+        return line
 
 
 def _plural(count: int, noun: str) -> str:
@@ -80,6 +86,8 @@ class Record:
     content_hash: str
     meta: dict[str, Any]
     spans: list[dict[str, Any]]
+    # Whether the record says anything of spans: with --origin gold, "spans": [] is a gold that marks nothing.
+    has_spans: bool = False
 
     @property
     def where(self) -> str:
@@ -306,6 +314,9 @@ def _make_record(
         errors.append("id is empty")
     elif len(external_id) > MAX_ID_LENGTH:
         errors.append(f"id is longer than {MAX_ID_LENGTH} characters")
+    elif external_id in (".", ".."):
+        # A browser reads "." and ".." in a URL as steps up the path, whatever the encoding.
+        errors.append(f"id {external_id!r} cannot be an article's id: no link could open it")
     content_hash = ""
     if not isinstance(text, str):
         errors.append(f"text must be a string, not {_json_type(text)}")
@@ -332,6 +343,7 @@ def _make_record(
         content_hash=content_hash,
         meta=meta,
         spans=[_span_fields(span) for span in spans or []],
+        has_spans=spans is not None,
     )
 
 
@@ -352,11 +364,17 @@ def _span_fields(span: Mapping[str, Any]) -> dict[str, Any]:
 class _Known:
     """An article as far as this import knows it: stored, or new in an earlier record."""
 
+    external_id: str
     article_id: int | None
     content_hash: str
     where: str
     # (start, end, label) -> span, for the spans of the imported origin and owner.
     spans: dict[tuple[int, int, str], dict[str, Any]] = field(default_factory=dict)
+    # Gold imports: the newest stored gold revision (0: none), and whether this import changes the gold.
+    gold_revision: int = 0
+    gold_changed: bool = False
+    # The file the changed gold came from, which its revision names.
+    gold_source: str = ""
 
 
 @dataclass
@@ -393,14 +411,30 @@ def _stored_spans(session: Session, article_ids: Iterable[int], owner: SpanOwner
     """Return article id -> its stored spans of ``owner``."""
     spans: dict[int, list[dict]] = {}
     for chunk in _chunks(article_ids):
-        query = select(Span.article_id, Span.start, Span.end, Span.label).where(
+        query = select(Span.article_id, Span.start, Span.end, Span.label, Span.attrs).where(
             Span.article_id.in_(chunk), Span.origin == owner.origin
         )
         if owner.owner_id is not None:
             query = query.where(Span.owner_id == owner.owner_id)
-        for article_id, start, end, label in session.exec(query):
-            spans.setdefault(article_id, []).append({"start": start, "end": end, "label": label})
+        for article_id, start, end, label, attrs in session.exec(query):
+            spans.setdefault(article_id, []).append(
+                {"start": start, "end": end, "label": label, "attrs": attrs or {}}
+            )
     return spans
+
+
+def _newest_gold_revisions(session: Session, article_ids: Iterable[int]) -> dict[int, int]:
+    """Return article id -> its newest gold revision number, for those that have one."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(article_ids):
+        found.update(
+            session.exec(
+                select(GoldRevision.article_id, func.max(GoldRevision.revision))
+                .where(GoldRevision.article_id.in_(chunk))
+                .group_by(GoldRevision.article_id)
+            ).all()
+        )
+    return found
 
 
 def _clashes(kept: Collection[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
@@ -425,22 +459,37 @@ def _clashes(kept: Collection[dict[str, Any]], new: list[dict[str, Any]]) -> lis
     return messages
 
 
-def plan(session: Session, records: list[Record], owner: SpanOwner, problems: Problems) -> list[_Planned]:
-    """Decide per record whether its article is new and which of its spans to add."""
+@dataclass
+class Plan:
+    """What an import will write: per record, and for gold, each article whose gold changes."""
+
+    records: list[_Planned]
+    gold_changes: list[_Known]
+
+
+def plan(session: Session, records: list[Record], owner: SpanOwner, problems: Problems) -> Plan:
+    """Decide per record whether its article is new, which of its spans to add, and which gold changes."""
+    is_gold = owner.origin == Origin.GOLD.value
     stored = _stored_articles(session, {record.external_id for record in records})
     with_spans = {
         stored[record.external_id][0]
         for record in records
-        if record.spans
+        if (record.spans or (is_gold and record.has_spans))
         and record.external_id in stored
         and stored[record.external_id][1] == record.content_hash
     }
     stored_spans = _stored_spans(session, with_spans, owner)
+    revisions = _newest_gold_revisions(session, with_spans) if is_gold else {}
     known: dict[str, _Known] = {}
     for external_id, (article_id, content_hash) in stored.items():
         spans = stored_spans.get(article_id, [])
         known[external_id] = _Known(
-            article_id, content_hash, "the database", {_span_key(span): span for span in spans}
+            external_id,
+            article_id,
+            content_hash,
+            "the database",
+            {_span_key(span): span for span in spans},
+            gold_revision=revisions.get(article_id, 0),
         )
 
     planned = []
@@ -456,7 +505,9 @@ def plan(session: Session, records: list[Record], owner: SpanOwner, problems: Pr
             continue
         new = article is None
         if new:
-            article = known[record.external_id] = _Known(None, record.content_hash, record.where)
+            article = known[record.external_id] = _Known(
+                record.external_id, None, record.content_hash, record.where
+            )
         spans = [span for span in record.spans if _span_key(span) not in article.spans]
         clashes = _clashes(article.spans.values(), spans)
         if clashes:
@@ -464,8 +515,12 @@ def plan(session: Session, records: list[Record], owner: SpanOwner, problems: Pr
                 problems.add(record.path, record.line, f"article {record.external_id!r}: {message}")
             continue
         article.spans.update((_span_key(span), span) for span in spans)
+        if is_gold and record.has_spans and (spans or not article.gold_revision):
+            # New gold spans, or a first gold that may mark nothing: a new revision.
+            article.gold_changed = True
+            article.gold_source = str(record.path)
         planned.append(_Planned(record, new, article.article_id, spans))
-    return planned
+    return Plan(planned, [article for article in known.values() if article.gold_changed])
 
 
 def _span_key(span: Mapping[str, Any]) -> tuple[int, int, str]:
@@ -477,17 +532,17 @@ def _span_key(span: Mapping[str, Any]) -> tuple[int, int, str]:
 
 def write(
     session: Session,
-    planned: list[_Planned],
+    planned: Plan,
     owner: SpanOwner,
     summary: ImportSummary,
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Insert the planned articles and spans in batches and commit once."""
+    """Insert the planned articles, spans and gold revisions in batches and commit once."""
     article_table = Article.__table__
     now = utcnow()
     inserted_ids: dict[str, int] = {}
     done = 0
-    for batch in _chunks(planned):
+    for batch in _chunks(planned.records):
         rows = [
             {
                 "external_id": item.record.external_id,
@@ -526,7 +581,23 @@ def write(
         summary.spans_added += len(span_rows)
         done += len(batch)
         if progress:
-            progress(done, len(planned))
+            progress(done, len(planned.records))
+    for batch in _chunks(planned.gold_changes):
+        session.execute(
+            insert(GoldRevision.__table__),
+            [
+                {
+                    "article_id": article.article_id or inserted_ids[article.external_id],
+                    "revision": article.gold_revision + 1,
+                    "action": GoldAction.IMPORT.value,
+                    "source": article.gold_source[:300],
+                    "created_at": now,
+                    "spans": snapshot(article.spans.values()),
+                }
+                for article in batch
+            ],
+        )
+        summary.gold_revisions += len(batch)
     session.commit()
 
 

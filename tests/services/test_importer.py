@@ -124,7 +124,9 @@ def test_import_every_sample_format_in_one_command(session):
 
     assert (summary.files, summary.new, summary.unchanged, summary.rejected) == (4, 7, 0, 0)
     assert counts(session) == (7, 12)
-    assert summary.describe() == "4 files: 7 new articles, 0 unchanged, 0 rejected; 12 spans added"
+    assert summary.describe() == (
+        "4 files: 7 new articles, 0 unchanged, 0 rejected; 12 spans added; gold changed for 3 articles"
+    )
 
 
 def test_ids_are_stripped_and_json_integers_become_strings(session, tmp_path):
@@ -461,7 +463,7 @@ BAD_CASES = [
         "a.jsonl",
         jsonl_lines(with_spans({"start": 0, "end": 16, "label": "CASUALTY", "attrs": {"count": "many"}})),
         1,
-        "count must be a non-negative integer or null",
+        "count must be a whole number from 0 to 1,000,000 or null",
     ),
     (
         "attrs-not-object",
