@@ -18,7 +18,11 @@ QUALIFIERS = ("exact", "at_least", "about", "vague")
 OUTCOMES = ("killed", "wounded", "killed_or_wounded")
 GROUPS = ("civilian", "security", "militant", "mixed_or_unknown")
 
-# Attribute name -> allowed values (None: any non-negative integer or null).
+# The largest casualty count the guidelines allow: larger figures are typing slips, and they
+# must stay within what every export format (a DocBin's msgpack included) can store.
+MAX_COUNT = 1_000_000
+
+# Attribute name -> allowed values (None: a count from 0 to MAX_COUNT, or null).
 CASUALTY_ATTRIBUTES: dict[str, tuple[str, ...] | None] = {
     "count": None,
     "qualifier": QUALIFIERS,
@@ -42,8 +46,13 @@ def attribute_errors(label: str, attrs: Any) -> list[str]:
             continue
         allowed = CASUALTY_ATTRIBUTES[name]
         if allowed is None:
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                errors.append(f"count must be a non-negative integer or null, not {value!r}")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT
+            ):
+                shown = (
+                    value if not isinstance(value, int) or len(str(value)) <= 20 else f"{str(value)[:20]}…"
+                )
+                errors.append(f"count must be a whole number from 0 to {MAX_COUNT:,} or null, not {shown!r}")
         elif value not in allowed:
             errors.append(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
     return errors

@@ -26,7 +26,7 @@ from annotator.errors import (
     SpanOverlap,
     StaleVersion,
 )
-from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS, attribute_errors, span_errors
+from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS, MAX_COUNT, attribute_errors, span_errors
 from annotator.models import (
     AnnotationState,
     Article,
@@ -40,6 +40,7 @@ from annotator.models import (
 )
 from annotator.services.queue import FINISHED
 from annotator.services.workspace import SpanView, StateView, Workspace, has_undoable_edits, load_spans
+from annotator.wording import indefinite
 
 # Statuses an annotator sets by hand (todo and in_progress follow from their edits).
 CHOSEN = FINISHED
@@ -52,8 +53,14 @@ _STATES = AnnotationState.__table__
 _EDITS = SpanEdit.__table__
 _USERS = User.__table__
 _SPAN_INSERT = insert(_SPANS).returning(_SPANS.c.id)
-_SPAN_UPDATE = update(_SPANS).where(_SPANS.c.id == bindparam("span_id"))
-_SPAN_DELETE = delete(_SPANS).where(_SPANS.c.id == bindparam("span_id"))
+# Scoped to the owner's working copy as well as the id: an id alone is no proof of whose span it is.
+_OWN_SPAN = (
+    _SPANS.c.id == bindparam("the_span"),
+    _SPANS.c.origin == Origin.ANNOTATOR.value,
+    _SPANS.c.owner_id == bindparam("the_owner"),
+)
+_SPAN_UPDATE = update(_SPANS).where(*_OWN_SPAN)
+_SPAN_DELETE = delete(_SPANS).where(*_OWN_SPAN)
 _STATE_UPDATE = update(_STATES).where(_STATES.c.id == bindparam("state_id"))
 _LOG_INSERT = insert(_EDITS)
 _LAST_EDIT = (
@@ -99,6 +106,17 @@ class _Work:
         found = next((span for span in self.spans if span.id == span_id), None)
         if found is None:
             raise NotFound(f"No span {span_id} in your version of {self.external_id!r}; reload the page.")
+        return found
+
+    def span_like(self, snapshot: Mapping[str, Any]) -> SpanView:
+        """Return the span at the snapshot's offsets with its label: unique, as spans never overlap."""
+        key = (snapshot["start"], snapshot["end"], snapshot["label"])
+        found = next((span for span in self.spans if (span.start, span.end, span.label) == key), None)
+        if found is None:
+            raise InvalidEdit(
+                f"Cannot undo: the {snapshot['label']} span at characters {key[0]}–{key[1]} is no longer "
+                "in your version. Reload the page."
+            )
         return found
 
     def overlap(self, start: int, end: int, *, ignore: int | None = None) -> SpanView | None:
@@ -203,7 +221,6 @@ def _log(
     work: _Work,
     action: EditAction,
     *,
-    span_id: int | None = None,
     before: SpanView | None = None,
     after: SpanView | None = None,
 ) -> None:
@@ -214,7 +231,6 @@ def _log(
             "state_id": work.state_id,
             "version": work.version,
             "action": action.value,
-            "span_id": span_id,
             "before": before.snapshot() if before else None,
             "after": after.snapshot() if after else None,
             "status_before": work.status,
@@ -228,7 +244,7 @@ def _span_edited(
     session: Session, work: _Work, action: EditAction, before: SpanView | None, after: SpanView | None
 ):
     """Log a span edit, and put the article back in progress (an accepted one needs accepting again)."""
-    _log(session, work, action, span_id=(after or before).id, before=before, after=after)
+    _log(session, work, action, before=before, after=after)
     if work.status != Status.IN_PROGRESS.value:
         _set_state(session, work, Status.IN_PROGRESS.value, work.comment)
 
@@ -245,11 +261,12 @@ def _set_state(session: Session, work: _Work, status: str, comment: str | None) 
     work.status, work.comment = status, comment
 
 
-def _update_span(session: Session, span: SpanView) -> None:
+def _update_span(session: Session, work: _Work, span: SpanView) -> None:
     session.execute(
         _SPAN_UPDATE,
         {
-            "span_id": span.id,
+            "the_span": span.id,
+            "the_owner": work.user.id,
             "start": span.start,
             "end": span.end,
             "label": span.label,
@@ -259,12 +276,12 @@ def _update_span(session: Session, span: SpanView) -> None:
     )
 
 
-def _delete_span(session: Session, span_id: int) -> None:
-    session.execute(_SPAN_DELETE, {"span_id": span_id})
+def _delete_span(session: Session, work: _Work, span_id: int) -> None:
+    session.execute(_SPAN_DELETE, {"the_span": span_id, "the_owner": work.user.id})
 
 
-def _insert_span(session: Session, work: _Work, span: SpanView, *, keep_id: bool = False) -> int:
-    """Insert a span into the user's working copy and return its id (``span.id`` with ``keep_id``)."""
+def _insert_span(session: Session, work: _Work, span: SpanView) -> int:
+    """Insert a span into the user's working copy and return its new id."""
     now = utcnow()
     values = {
         **span.snapshot(),
@@ -274,8 +291,6 @@ def _insert_span(session: Session, work: _Work, span: SpanView, *, keep_id: bool
         "created_at": now,
         "updated_at": now,
     }
-    if keep_id:
-        values["id"] = span.id
     return session.execute(_SPAN_INSERT, values).scalar_one()
 
 
@@ -329,7 +344,7 @@ def relabel_span(
         if old.label == label:
             return EditResult(_unchanged(session, work, span_id), f"“{old.text}” is already {label}.")
         new = replace(old, label=label, attrs=old.attrs if label == CASUALTY else {})
-        _update_span(session, new)
+        _update_span(session, work, new)
         _span_edited(session, work, EditAction.RELABEL, old, new)
         _replace_span(work, old, new)
         session.commit()
@@ -340,7 +355,7 @@ def delete_span(session: Session, article_id: int, user: User, *, version: int, 
     """Delete a span from the user's working copy."""
     with _editing(session, article_id, user, version) as work:
         old = work.span(span_id)
-        _delete_span(session, span_id)
+        _delete_span(session, work, span_id)
         _span_edited(session, work, EditAction.DELETE, old, None)
         _replace_span(work, old, None)
         session.commit()
@@ -384,7 +399,7 @@ def resize_span(
         if other is not None:
             raise SpanOverlap(_overlap_message(other, f"growing “{old.text}”"))
         new = replace(old, start=start, end=end, text=work.text[start:end])
-        _update_span(session, new)
+        _update_span(session, work, new)
         _span_edited(session, work, EditAction.RESIZE, old, new)
         _replace_span(work, old, new)
         session.commit()
@@ -399,12 +414,18 @@ def parse_casualty_form(form: Mapping[str, str]) -> dict[str, Any]:
         if name == "count":
             if not value:
                 attrs[name] = None
-            elif value.isascii() and value.isdigit():
+            elif (
+                value.isascii()
+                and value.isdigit()
+                and len(value.lstrip("0")) <= 7
+                and int(value) <= MAX_COUNT
+            ):
                 attrs[name] = int(value)
             else:
+                shown = raw if len(raw) <= 20 else raw[:20] + "…"
                 raise InvalidSpan(
-                    f"Not saved: count must be a whole number of people, or empty when the text is vague "
-                    f"(“dozens”), not {raw!r}."
+                    f"Not saved: count must be a whole number of people from 0 to {MAX_COUNT:,}, or empty "
+                    f"when the text is vague (“dozens”), not {shown!r}."
                 )
         elif value:
             attrs[name] = value
@@ -425,7 +446,7 @@ def set_attributes(
         new = replace(old, attrs=dict(attrs))
         if new.attrs == old.attrs:
             return EditResult(_unchanged(session, work, span_id), "No change.")
-        _update_span(session, new)
+        _update_span(session, work, new)
         _span_edited(session, work, EditAction.ATTRS, old, new)
         _replace_span(work, old, new)
         session.commit()
@@ -470,26 +491,17 @@ def undo(session: Session, article_id: int, user: User, *, version: int) -> Edit
             raise NothingToUndo("Nothing to undo: this is the article as you first opened it.")
         selected = None
         if last.action != EditAction.STATUS:
-            current = work.span(last.span_id) if last.after is not None else None
+            # The span as the edit left it, found by its offsets (see SpanEdit): ids may be reused.
+            current = work.span_like(last.after) if last.after is not None else None
+            restored = None
             if last.before is None:
-                _delete_span(session, last.span_id)
-                restored = None
+                _delete_span(session, work, current.id)
             else:
-                before = last.before
-                restored = SpanView(
-                    id=last.span_id,
-                    start=before["start"],
-                    end=before["end"],
-                    label=before["label"],
-                    attrs=before["attrs"] or {},
-                    text=work.text[before["start"] : before["end"]],
-                    source=before.get("source"),
-                )
+                restored = _from_snapshot(work.text, last.before, span_id=current.id if current else 0)
                 if current is None:
-                    # Back under its old id, so older log entries still name it.
-                    _insert_span(session, work, restored, keep_id=True)
+                    restored = replace(restored, id=_insert_span(session, work, restored))
                 else:
-                    _update_span(session, restored)
+                    _update_span(session, work, restored)
                 selected = restored.id
             _replace_span(work, current, restored)
         _set_state(session, work, last.status_before, last.comment_before)
@@ -504,6 +516,19 @@ def undo(session: Session, article_id: int, user: User, *, version: int) -> Edit
     )
 
 
+def _from_snapshot(text: str, snapshot: Mapping[str, Any], *, span_id: int) -> SpanView:
+    start, end = snapshot["start"], snapshot["end"]
+    return SpanView(
+        id=span_id,
+        start=start,
+        end=end,
+        label=snapshot["label"],
+        attrs=snapshot["attrs"] or {},
+        text=text[start:end],
+        source=snapshot.get("source"),
+    )
+
+
 def _describe(edit: SpanEdit) -> str:
     if edit.action == EditAction.STATUS:
         return f"the status change (back to {edit.status_before.replace('_', ' ')})"
@@ -515,4 +540,4 @@ def _describe(edit: SpanEdit) -> str:
         EditAction.RESIZE: "resizing",
         EditAction.ATTRS: "the attributes of",
     }
-    return f"{words[EditAction(edit.action)]} a {snapshot['label']} span"
+    return f"{words[EditAction(edit.action)]} {indefinite(snapshot['label'])} span"

@@ -217,6 +217,17 @@ def _start_work(session: Session, article_id: int, user_id: int) -> None:
     session.commit()
 
 
+def start_work(session: Session, article_id: int, user: User) -> str:
+    """Start the user's own working copy of the article (if not started) and return its external id."""
+    external_id = session.execute(
+        select(_ARTICLES.c.external_id).where(_ARTICLES.c.id == article_id)
+    ).scalar_one_or_none()
+    if external_id is None:
+        raise NotFound(f"No article number {article_id}.")
+    _start_work(session, article_id, user.id)
+    return external_id
+
+
 def _has_edits(state_id):
     return exists().where(_EDITS.c.state_id == state_id)
 
@@ -356,7 +367,9 @@ def _read(
         raise NotFound(missing)
     article_id, external_id, text, state_id, status, version, comment, can_undo = row[:8]
     started = state_id is not None
-    if not started and own and page:
+    # Only an annotator's own page view starts their work: a reviewer reading an article, or
+    # anyone's fragment request, writes nothing (reviewers start with ``start_work``).
+    if not started and own and page and user.role == Role.ANNOTATOR.value:
         _start_work(session, article_id, user.id)
         started, status, version, comment, can_undo = True, Status.TODO.value, 0, None, False
     if started:
