@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -11,17 +12,41 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from annotator import create_app, resource_dir
-from annotator.db import get_engine, schema_is_current, session_scope, upgrade
-from annotator.errors import BadImport, UserExists
+from annotator.config import ConfigError, settings_help
+from annotator.db import current_revision, get_engine, head_revision, session_scope, upgrade
+from annotator.errors import BadImport, NotFound, UserExists
 from annotator.models import Role
 
 
+class _AnnotatorGroup(click.Group):
+    """The command group, answering the errors a person can act on with one line, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            raise click.ClickException(f"bad setting {error}") from error
+        except (OperationalError, DBAPIError) as error:
+            app = ctx.find_object(ScriptInfo).load_app()
+            reason = (str(error.orig or error).strip().splitlines() or [type(error).__name__])[0]
+            raise click.ClickException(
+                f"the database at {_shown_url(app.config['DATABASE_URL'])} cannot be used: {reason}"
+            ) from error
+
+
+def _shown_url(url: str | None = None) -> str:
+    """Return the database URL with any password hidden (the app's, when none is given)."""
+    return make_url(url or current_app.config["DATABASE_URL"]).render_as_string(hide_password=True)
+
+
 @click.group(
+    cls=_AnnotatorGroup,
     help="annotator: annotate conflict news with ACTOR, LOCATION and CASUALTY spans.\n\n"
-    "Settings come from the environment: ANNOTATOR_DATABASE_URL, ANNOTATOR_SECRET_KEY "
-    "and ANNOTATOR_MODEL (see the README).",
+    "Settings come from the environment (see the README):\n\n\b\n" + settings_help(),
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(package_name="annotator")
@@ -30,6 +55,48 @@ def main(ctx: click.Context) -> None:
     # Tests hand in their own app through the ScriptInfo; everyone else gets the factory's.
     if ctx.obj is None:
         ctx.obj = ScriptInfo(create_app=create_app, set_debug_flag=False, load_dotenv_defaults=False)
+        ctx.call_on_close(functools.partial(_close_database, ctx.obj))
+
+
+def _close_database(info: ScriptInfo) -> None:
+    """Close the pooled connections of the app a command created (ScriptInfo keeps the app it loaded)."""
+    app = getattr(info, "_loaded_app", None)
+    if app is not None:
+        get_engine(app).dispose()
+
+
+def ensure_schema(*, upgrade_any: bool = False) -> None:
+    """Bring the database to the newest schema, or say in one line what to run.
+
+    The embedded SQLite database is created or upgraded on the spot, as
+    ``serve`` does; a shared server (PostgreSQL) is only upgraded by the
+    commands that start the app (``upgrade_any``) or by ``annotator db upgrade``.
+    """
+    engine = get_engine()
+    found, needed = current_revision(engine), head_revision()
+    if found == needed:
+        return
+    if upgrade_any or engine.dialect.name == "sqlite":
+        click.echo(
+            "Creating the database schema…" if found is None else "Upgrading the database schema…", err=True
+        )
+        upgrade(engine)
+        return
+    state = (
+        "has no annotator schema yet" if found is None else f"is at schema {found}, this code needs {needed}"
+    )
+    raise click.ClickException(f"the database at {_shown_url()} {state}; run `annotator db upgrade`")
+
+
+def with_database(command: Callable) -> Callable:
+    """Run ``command`` in the app's context on a database with the newest schema."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        ensure_schema()
+        return command(*args, **kwargs)
+
+    return with_appcontext(run)
 
 
 @contextmanager
@@ -64,7 +131,7 @@ def db_upgrade() -> None:
 @with_appcontext
 def db_check() -> None:
     """Exit non-zero when the database schema is behind the code."""
-    if not schema_is_current(get_engine()):
+    if current_revision(get_engine()) != head_revision():
         raise click.ClickException("the database schema is behind; run `annotator db upgrade`")
     click.echo("Database schema is current.")
 
@@ -80,7 +147,7 @@ def db_check() -> None:
     show_default=True,
     help="Origin of spans in JSONL files: gold, model or annotator:NAME.",
 )
-@with_appcontext
+@with_database
 def import_command(paths: tuple[Path, ...], origin: str) -> None:
     """Import articles from .txt files, folders of them, JSONL or CSV files.
 
@@ -105,7 +172,11 @@ def import_command(paths: tuple[Path, ...], origin: str) -> None:
 
 @main.group()
 def user() -> None:
-    """Add and list users."""
+    """Add, list and change users: password, role, whether they may log in.
+
+    A new password, a new role and deactivation end the user's sessions at
+    once: they must log in again (a deactivated user cannot).
+    """
 
 
 @user.command("add")
@@ -118,15 +189,12 @@ def user() -> None:
     help="annotator: own work only; reviewer: sees everyone's; admin: everything.",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@with_appcontext
+@with_database
 def user_add(name: str, role: str, password_stdin: bool) -> None:
     """Add a user; the password is prompted for unless --password-stdin."""
     from annotator.services.users import create_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     with session_scope(get_engine()) as session:
         try:
             created = create_user(session, name, password, role=role)
@@ -136,9 +204,9 @@ def user_add(name: str, role: str, password_stdin: bool) -> None:
 
 
 @user.command("list")
-@with_appcontext
+@with_database
 def user_list() -> None:
-    """List users with their roles."""
+    """List users with their roles, and which are deactivated."""
     from annotator.services.users import list_users
 
     with session_scope(get_engine()) as session:
@@ -146,17 +214,88 @@ def user_list() -> None:
     if not users:
         click.echo("No users yet. Add one with `annotator user add NAME`.")
     for each in users:
-        click.echo(f"{each.username}\t{each.role}")
+        click.echo(f"{each.username}\t{each.role}" + ("" if each.is_active else "\tdeactivated"))
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _ended(count: int) -> str:
+    return f"ended {count} session{'s' if count != 1 else ''}"
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@with_database
+def user_password(name: str, password_stdin: bool) -> None:
+    """Give a user a new password and end their sessions."""
+    from annotator.services.users import set_password
+
+    password = _read_password(password_stdin)
+    with session_scope(get_engine()) as session:
+        try:
+            ended = set_password(session, name, password)
+        except (NotFound, ValueError) as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"New password for {name!r}; {_ended(ended)}.")
+
+
+@user.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice([role.value for role in Role]))
+@with_database
+def user_role(name: str, role: str) -> None:
+    """Give a user another role and end their sessions."""
+    from annotator.services.users import set_role
+
+    with session_scope(get_engine()) as session:
+        try:
+            old, ended = set_role(session, name, role)
+        except NotFound as error:
+            raise click.ClickException(str(error)) from error
+    if old == role:
+        click.echo(f"{name!r} is already {role}; nothing changed.")
+    else:
+        click.echo(f"{name!r} is now {role} (was {old}); {_ended(ended)}.")
+
+
+@user.command("deactivate")
+@click.argument("name")
+@with_database
+def user_deactivate(name: str) -> None:
+    """Stop a user from logging in and end their sessions; their work is kept."""
+    from annotator.services.users import set_active
+
+    with session_scope(get_engine()) as session:
+        try:
+            ended = set_active(session, name, False)
+        except NotFound as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"{name!r} is deactivated; {_ended(ended)}.")
+
+
+@user.command("activate")
+@click.argument("name")
+@with_database
+def user_activate(name: str) -> None:
+    """Let a deactivated user log in again."""
+    from annotator.services.users import set_active
+
+    with session_scope(get_engine()) as session:
+        try:
+            set_active(session, name, True)
+        except NotFound as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"{name!r} may log in again.")
 
 
 # --- serving -----------------------------------------------------------------
 
-
-def _upgrade_if_behind() -> None:
-    engine = get_engine()
-    if not schema_is_current(engine):
-        click.echo("Upgrading the database schema…", err=True)
-        upgrade(engine)
+DEMO_USER = "demo"
 
 
 @main.command()
@@ -166,25 +305,42 @@ def _upgrade_if_behind() -> None:
 @with_appcontext
 def serve(host: str, port: int, debug: bool) -> None:
     """Run the development server (use gunicorn in production)."""
-    _upgrade_if_behind()
+    ensure_schema(upgrade_any=True)
     current_app.run(host=host, port=port, debug=debug, use_reloader=debug)
 
 
 @main.command()
 @click.option("--port", default=5000, show_default=True, help="Port to listen on (127.0.0.1 only).")
 @click.option("--no-serve", is_flag=True, help="Prepare the demo database and exit.")
+@click.option(
+    "--add-demo-user-anyway",
+    is_flag=True,
+    help="Add the demo/demo admin even though the database has other users (never on a shared server).",
+)
 @with_appcontext
-def demo(port: int, no_serve: bool) -> None:
-    """Load the seed articles, pre-annotate them and serve with a demo login."""
-    from annotator.services.importer import import_paths
-    from annotator.services.users import ensure_user
+def demo(port: int, no_serve: bool, add_demo_user_anyway: bool) -> None:
+    """Load the seed articles, pre-annotate them and serve with a demo login (demo/demo).
 
-    upgrade(get_engine())
+    Meant for a database of its own: it refuses one that holds users other
+    than its own `demo`, since it would add an admin with a known password.
+    """
+    from annotator.services.importer import import_paths
+    from annotator.services.users import ensure_user, list_users
+
+    ensure_schema(upgrade_any=True)
     with session_scope(get_engine()) as session:
+        others = [each.username for each in list_users(session) if each.username != DEMO_USER]
+        if others and not add_demo_user_anyway:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise click.ClickException(
+                f"this database has other users ({shown}), so it is not a demo database: `demo` would add "
+                f"an admin {DEMO_USER!r} with password {DEMO_USER!r}. Point ANNOTATOR_DATABASE_URL at a "
+                "database of its own, or pass --add-demo-user-anyway."
+            )
         summary = import_paths(session, [resource_dir("seeds")], origin="gold")
         click.echo(summary.describe())
         click.echo(_preannotate_with_progress(session, model=current_app.config.get("MODEL")).describe())
-        ensure_user(session, "demo", "demo", role=Role.ADMIN.value)
+        ensure_user(session, DEMO_USER, DEMO_USER, role=Role.ADMIN.value)
     click.echo(
         "Demo mode: log in as user 'demo' with password 'demo' "
         f"at http://127.0.0.1:{port}/ (a demo account; do not use it on a shared server)."
@@ -211,7 +367,7 @@ def demo(port: int, no_serve: bool) -> None:
     "--n-process", default=1, show_default=True, type=click.IntRange(1), help="Worker processes for spaCy."
 )
 @click.option("--force", is_flag=True, help="Redo every article, replacing its model spans.")
-@with_appcontext
+@with_database
 def preannotate(model: str | None, batch_size: int, n_process: int, force: bool) -> None:
     """Propose ACTOR, LOCATION and CASUALTY spans for articles the model has not seen.
 
@@ -284,7 +440,7 @@ def _dev_fraction(_ctx, _param, value: str | None) -> float:
     is_flag=True,
     help="Leave out articles with spans off spaCy's token boundaries, instead of refusing to export.",
 )
-@with_appcontext
+@with_database
 def export(origin: str, format_: str, output: Path, dev: float, seed: int, skip_misaligned: bool) -> None:
     """Export the spans of one origin as a spaCy DocBin, JSONL, CoNLL or casualty CSV.
 
@@ -293,7 +449,6 @@ def export(origin: str, format_: str, output: Path, dev: float, seed: int, skip_
     counted. Nothing is written when a span does not align with spaCy's
     tokens (unless --skip-misaligned).
     """
-    from annotator.errors import NotFound
     from annotator.services.export import ExportRefused
     from annotator.services.export import export as run_export
 
@@ -315,6 +470,10 @@ def export(origin: str, format_: str, output: Path, dev: float, seed: int, skip_
                 )
         except (NotFound, ValueError, ExportRefused) as error:
             raise click.ClickException(str(error)) from error
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot write {error.filename or output}: {error.strerror or error}"
+            ) from error
     click.echo(summary.describe(), err=True)
 
 
@@ -376,7 +535,7 @@ def _labels(_ctx, _param, values: tuple[str, ...]) -> tuple[str, ...]:
     metavar="LABEL[,LABEL]",
     help="Score only these labels (default: all).",
 )
-@with_appcontext
+@with_database
 def evaluate(gold: str, pred: str, as_json: bool, labels: tuple[str, ...]) -> None:
     """Score extracted spans against gold: strict, exact, partial and ent_type, and casualty attributes.
 
@@ -396,3 +555,7 @@ def evaluate(gold: str, pred: str, as_json: bool, labels: tuple[str, ...]) -> No
         click.echo(json.dumps(evaluation.to_dict(), indent=2))
     else:
         click.echo(evaluation.table())
+
+
+if __name__ == "__main__":  # python -m annotator.cli, as the installed `annotator` runs it
+    main()

@@ -74,6 +74,11 @@ def schema_is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
 
 
+def stamp_head(engine: Engine) -> None:
+    """Record the schema as the newest migration, for a database created from the models."""
+    command.stamp(alembic_config(engine), "head")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database up to ``revision``, keeping its data."""
     command.upgrade(alembic_config(engine), revision)

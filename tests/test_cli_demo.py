@@ -55,3 +55,27 @@ def test_db_check_fails_until_upgrade(fresh_app):
     result = runner.invoke(main, ["db", "check"])
     assert result.exit_code == 0
     assert "current" in result.output
+
+
+def test_demo_refuses_a_database_with_other_users_and_writes_nothing(fresh_app):
+    runner = fresh_app.test_cli_runner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(main, ["user", "add", "alice", "--password-stdin"], input="pw\n").exit_code == 0
+    result = runner.invoke(main, ["demo", "--no-serve"])
+    assert result.exit_code == 1
+    assert "this database has other users (alice), so it is not a demo database" in result.output
+    assert "--add-demo-user-anyway" in result.output
+    with Session(fresh_app.extensions["annotator.engine"]) as session:
+        assert session.exec(select(func.count()).select_from(Article)).one() == 0
+        assert authenticate(session, "demo", "demo") is None
+
+
+@pytest.mark.model
+def test_demo_adds_its_user_anyway_when_told(fresh_app):
+    runner = fresh_app.test_cli_runner()
+    runner.invoke(main, ["db", "upgrade"])
+    runner.invoke(main, ["user", "add", "alice", "--password-stdin"], input="pw\n")
+    result = runner.invoke(main, ["demo", "--no-serve", "--add-demo-user-anyway"])
+    assert result.exit_code == 0, result.output
+    with Session(fresh_app.extensions["annotator.engine"]) as session:
+        assert authenticate(session, "demo", "demo") is not None

@@ -157,7 +157,7 @@ def export(
 ) -> ExportSummary:
     """Export the documents of ``origin`` (gold, model or annotator:NAME) to ``output``.
 
-    Without ``dev``, ``output`` is the file written. With ``dev`` (a fraction
+    Without ``dev``, ``output`` is the file written (its folder created if needed). With ``dev`` (a fraction
     between 0 and 1), ``output`` is a folder, created if needed, that receives
     ``train`` and ``dev`` files named with the format's suffix (``train.spacy``,
     ``dev.spacy``). Files appear only when the whole export succeeded.
@@ -174,6 +174,7 @@ def export(
         paths = {part: output / f"{part}{SUFFIXES[format_]}" for part in ("train", "dev")}
         dev_ids = split_ids(document_ids(session, owner), dev, seed=seed)
     else:
+        output.parent.mkdir(parents=True, exist_ok=True)
         paths = {ALL: output}
         dev_ids = None
     binary = WRITERS[format_].binary
