@@ -37,7 +37,20 @@ def load_guidelines(path: Path | None = None) -> Markup:
 
 @functools.lru_cache(maxsize=4)
 def _render_file(path: Path, _mtime_ns: int) -> Markup:
-    return render_markdown(path.read_text(encoding="utf-8"))
+    return render_markdown(for_annotators(path.read_text(encoding="utf-8")))
+
+
+def for_annotators(markdown: str) -> str:
+    """Return the part of the guidelines meant for annotators: everything below the top comment.
+
+    The file opens with a title and an HTML comment addressed to the project's
+    developers; a file without such a comment is shown whole.
+    """
+    opening = markdown.find("<!--")
+    closing = markdown.find("-->", opening)
+    if opening == -1 or closing == -1 or markdown[:opening].strip().count("\n") > 2:
+        return markdown
+    return markdown[closing + len("-->") :].lstrip("\n")
 
 
 def slug(text: str) -> str:

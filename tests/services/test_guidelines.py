@@ -50,3 +50,17 @@ def test_the_shipped_guidelines_render_every_section():
 def test_missing_guidelines_are_not_found(tmp_path):
     with pytest.raises(NotFound, match="missing"):
         load_guidelines(tmp_path / "nope.md")
+
+
+def test_annotators_see_only_what_is_below_the_top_comment():
+    html = load_guidelines()
+    assert "For the project" not in html and "&lt;!--" not in html
+    assert "What to mark in each article" in html
+    for anchor in ("single", "article-tally"):
+        assert anchor in html
+
+
+def test_a_file_without_a_top_comment_is_shown_whole(tmp_path):
+    path = tmp_path / "g.md"
+    path.write_text("# Title\n\nAll of it.\n", encoding="utf-8")
+    assert "All of it." in load_guidelines(path) and "Title" in load_guidelines(path)
