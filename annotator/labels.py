@@ -96,13 +96,17 @@ def overlap_errors(spans: Iterable[Mapping[str, Any]]) -> list[str]:
     return errors
 
 
-def spans_errors(text: str, spans: Any) -> list[str]:
-    """Return everything wrong with a document's span list, or an empty list."""
+def spans_errors(text: str, spans: Any, *, allow_overlaps: bool = False) -> list[str]:
+    """Return everything wrong with a document's span list, or an empty list.
+
+    ``allow_overlaps`` accepts spans that overlap or nest, as an extractor's
+    output may (evaluation scores them); stored spans never do.
+    """
     if not isinstance(spans, list):
         return [f"spans must be a list, not {type(spans).__name__}"]
     errors = []
     for index, span in enumerate(spans):
         errors.extend(f"span {index}: {message}" for message in span_errors(text, span))
-    if not errors:
+    if not errors and not allow_overlaps:
         errors.extend(overlap_errors(spans))
     return errors

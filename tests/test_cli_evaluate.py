@@ -126,3 +126,31 @@ def test_evaluate_runs_the_pre_annotator_on_the_gold_texts(runner):
         len(json.loads(line)["spans"]) for line in SEED_GOLD[0].read_text(encoding="utf-8").splitlines()
     )
     assert data["micro"]["strict"]["f1"] > 0.5
+
+
+def test_evaluate_scores_overlapping_predictions_and_notes_them(runner, files, tmp_path):
+    gold, _ = files
+    # An extractor's output with nested and overlapping spans, the CASUALTY one holding an ACTOR.
+    pred = write_jsonl(
+        tmp_path / "overlapping.jsonl",
+        [
+            {"start": 0, "end": 16, "label": "ACTOR"},
+            {"start": 0, "end": 7, "label": "ACTOR"},
+            {"start": 24, "end": 37, "label": "CASUALTY", "attrs": NINE},
+            {"start": 29, "end": 37, "label": "ACTOR"},
+            {"start": 41, "end": 57, "label": "LOCATION"},
+        ],
+    )
+    result = runner.invoke(main, ["evaluate", "--gold", gold, "--pred", pred])
+    assert result.exit_code == 0, result.output
+    assert (
+        "Note: 4 predicted spans overlap another predicted span; scored as nervaluate does." in result.output
+    )
+    # As nervaluate counts: (0, 7) takes the gold ACTOR as incorrect before (0, 16) can match it.
+    assert "strict    micro            2         1        0       0         2" in result.output
+    assert "count      accuracy 1.000 (1/1)" in result.output
+    result = runner.invoke(main, ["evaluate", "--gold", gold, "--pred", pred, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["overlapping"] == {"gold": 0, "pred": 4}
+    assert data["micro"]["strict"]["spurious"] == 2

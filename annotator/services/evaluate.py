@@ -8,6 +8,13 @@ finds each predicted span's overlapping gold spans by bisection instead of
 comparing it with every gold span of the document, four times over per label,
 which makes it many times faster on large sets (``bench/evaluate.py``).
 
+Spans may overlap or nest on either side, as an extractor's output or a gold
+file may: they are scored as nervaluate scores them, spans in order of
+(start, end, label), and the evaluation counts them per side. Bisection on
+the gold spans' ends needs ends that rise with the starts, which they do
+when gold spans are apart (the common case, bisected on the ends themselves);
+overlapping gold bisects on the furthest end reached so far, which always rises.
+
 - strict: exact boundaries and the same label;
 - exact: exact boundaries, any label;
 - partial: any overlap, any label (an overlap that is not exact counts half);
@@ -25,6 +32,9 @@ import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
+from math import inf
+from operator import itemgetter, lt
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +174,8 @@ class Evaluation:
     # one with their id but another text (whose offsets cannot be compared).
     unmatched: list[str] = field(default_factory=list)
     text_differs: list[str] = field(default_factory=list)
+    # Per side, the scored spans that overlap another scored span of their document.
+    overlapping: dict[str, int] = field(default_factory=lambda: {"gold": 0, "pred": 0})
 
     def __post_init__(self) -> None:
         for label in self.labels:
@@ -177,6 +189,7 @@ class Evaluation:
             "documents": self.documents,
             "unmatched": self.unmatched,
             "text_differs": self.text_differs,
+            "overlapping": dict(self.overlapping),
             "labels": list(self.labels),
             "micro": {scheme: score.to_dict() for scheme, score in self.micro.items()},
             "per_label": {
@@ -200,6 +213,13 @@ class Evaluation:
                 f"Left out {_plural(len(self.text_differs), 'gold document')} whose prediction has another text: "
                 f"{_few(self.text_differs)}."
             )
+        for side, noun in (("gold", "gold"), ("pred", "predicted")):
+            # Never 1: a span overlapping another makes two.
+            if self.overlapping[side]:
+                lines.append(
+                    f"Note: {self.overlapping[side]} {noun} spans overlap another {noun} span; "
+                    "scored as nervaluate does."
+                )
         header = ("scheme", "label", "correct", "incorrect", "partial", "missed", "spurious", "P", "R", "F1")
         lines += ["", "{:<9} {:<9} {:>8} {:>9} {:>8} {:>7} {:>9} {:>6} {:>6} {:>6}".format(*header)]
         for scheme in SCHEMES:
@@ -247,18 +267,47 @@ def _sorted(spans: Iterable[Mapping[str, Any]], labels: frozenset[str]) -> list[
     )
 
 
+_START, _END = itemgetter(0), itemgetter(1)
+
+
+def _bounds(spans: list[tuple[int, int, str, Any]]) -> tuple[list[int], list[int]]:
+    """Return the starts and the ends of ``spans``."""
+    return list(map(_START, spans)), list(map(_END, spans))
+
+
+def _overlapping(starts: Sequence[int], ends: Sequence[int]) -> int:
+    """Return how many spans overlap another one; the spans are sorted by start."""
+    # The common case at C speed: every span ends before the next one starts.
+    if not any(map(lt, starts[1:], ends)):
+        return 0
+    # Span i overlaps an earlier one when the furthest end before it passes its
+    # start, and a later one when the next start comes before its end.
+    count = 0
+    reach = -inf
+    last = len(starts) - 1
+    for index, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        if reach > start or (index < last and starts[index + 1] < end):
+            count += 1
+        reach = max(reach, end)
+    return count
+
+
 def _candidates(
-    true: list[tuple[int, int, str, Any]], pred: list[tuple[int, int, str, Any]], min_overlap: float
+    starts: Sequence[int],
+    ends: Sequence[int],
+    reach: Sequence[int],
+    pred: list[tuple[int, int, str, Any]],
+    min_overlap: float,
 ) -> list[list[int]]:
-    """Return, per predicted span, the indices of the gold spans it overlaps enough, in gold order."""
-    starts = [span[0] for span in true]
-    ends = [span[1] for span in true]
-    # Gold spans never overlap, so their ends rise with their starts and the first
-    # candidate can be found by bisection too; overlapping gold is scanned from 0.
-    rising = all(ends[index] <= ends[index + 1] for index in range(len(ends) - 1))
+    """Return, per predicted span, the indices of the gold spans it overlaps enough, in gold order.
+
+    ``starts`` and ``ends`` are the gold spans' (sorted by start), ``reach``
+    the furthest end up to each gold span: bisection finds the first gold span
+    that may reach past a predicted start, and the first that starts past its end.
+    """
     found = []
     for start, end, _, _ in pred:
-        low = bisect_right(ends, start) if rising else 0
+        low = bisect_right(reach, start)
         high = bisect_left(starts, end)
         found.append(
             [
@@ -443,7 +492,13 @@ def score(
         pred = _sorted(predicted_spans, wanted)
         if not true and not pred:
             continue
-        candidates = _candidates(true, pred, min_overlap)
+        starts, ends = _bounds(true)
+        overlapping_gold = _overlapping(starts, ends)
+        evaluation.overlapping["gold"] += overlapping_gold
+        evaluation.overlapping["pred"] += _overlapping(*_bounds(pred))
+        # Apart gold spans' ends rise already; overlapping ones bisect on the furthest end so far.
+        reach = list(accumulate(ends, max)) if overlapping_gold else ends
+        candidates = _candidates(starts, ends, reach, pred, min_overlap)
         strict_pairs: list[tuple[int, int]] = []
         for total, counts in zip(micro, _match(true, pred, candidates, len(true), strict_pairs), strict=True):
             total.add(counts)
@@ -545,7 +600,9 @@ def read_jsonl(path: Path) -> list[Document]:
 
     Lines are first read by a quick check that accepts only plainly valid
     records; any file it does not accept whole is read by the importer's
-    reader, which accepts what an import accepts and names each problem.
+    reader, which accepts what an import accepts and names each problem with
+    its file and line. Unlike an import, spans may overlap or nest: an
+    extractor's output (or a gold file) may hold such spans, and they are scored.
     """
     from annotator.services.importer import Problems, read_file
 
@@ -559,7 +616,7 @@ def read_jsonl(path: Path) -> list[Document]:
     if documents is not None:
         return documents
     problems = Problems()
-    records = read_file(path, problems)
+    records = read_file(path, problems, allow_overlaps=True)
     if problems:
         raise BadSource(str(problems.error()))
     return [Document(record.external_id, record.text, record.spans, record.meta) for record in records]
@@ -578,8 +635,8 @@ def _read_plainly_valid(path: Path) -> list[Document] | None:
     """Return the documents of ``path`` when every line is plainly valid, else None.
 
     A subset of the importer's checks, each one strict: ids are stripped strings
-    or integers, texts hold no NUL or lone surrogate, spans are sorted and
-    apart. Metadata is not read (evaluation does not use it).
+    or integers, texts hold no NUL or lone surrogate, spans lie inside the text
+    (in any order; they may overlap). Metadata is not read (evaluation does not use it).
     """
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -619,19 +676,17 @@ def _plainly_valid_spans(text: str, spans: Any) -> list[dict[str, Any]] | None:
     if type(spans) is not list:
         return None
     found = []
-    previous_end = 0
     for span in spans:
         if type(span) is not dict:
             return None
         start, end, label, attrs = span.get("start"), span.get("end"), span.get("label"), span.get("attrs")
-        if type(start) is not int or type(end) is not int or not previous_end <= start < end <= len(text):
+        if type(start) is not int or type(end) is not int or not 0 <= start < end <= len(text):
             return None
         if label not in LABELS or (
             attrs is not None and (type(attrs) is not dict or attribute_errors(label, attrs))
         ):
             return None
         found.append({"start": start, "end": end, "label": label, "attrs": attrs or {}})
-        previous_end = end
     return found
 
 

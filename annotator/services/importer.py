@@ -154,8 +154,12 @@ def files_in(path: Path, problems: Problems) -> list[Path]:
     return []
 
 
-def read_file(path: Path, problems: Problems) -> list[Record]:
-    """Return the records of one file, adding whatever is wrong to ``problems``."""
+def read_file(path: Path, problems: Problems, *, allow_overlaps: bool = False) -> list[Record]:
+    """Return the records of one file, adding whatever is wrong to ``problems``.
+
+    ``allow_overlaps`` accepts overlapping spans (evaluation reads an
+    extractor's output so); an import never stores them.
+    """
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -171,7 +175,10 @@ def read_file(path: Path, problems: Problems) -> list[Record]:
     if suffix == ".txt":
         record = _make_record(path, None, path.stem, text, {}, None, problems)
         return [record] if record else []
-    records = _read_jsonl(path, text, problems) if suffix == ".jsonl" else _read_csv(path, text, problems)
+    if suffix == ".jsonl":
+        records = _read_jsonl(path, text, problems, allow_overlaps=allow_overlaps)
+    else:
+        records = _read_csv(path, text, problems)
     if not records and len(problems) == found_before:
         problems.add(path, None, "the file holds no articles")
     return records
@@ -208,7 +215,7 @@ def _jsonl_metadata(item: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def _read_jsonl(path: Path, text: str, problems: Problems) -> list[Record]:
+def _read_jsonl(path: Path, text: str, problems: Problems, *, allow_overlaps: bool) -> list[Record]:
     records = []
     # Split on "\n" only: str.splitlines() would also split at U+2028 inside a string.
     for number, line in enumerate(text.split("\n"), start=1):
@@ -235,7 +242,16 @@ def _read_jsonl(path: Path, text: str, problems: Problems) -> list[Record]:
                 path, number, "a metadata field holds an unpaired surrogate escape (not valid Unicode)"
             )
             continue
-        record = _make_record(path, number, item["id"], item["text"], meta, item.get("spans"), problems)
+        record = _make_record(
+            path,
+            number,
+            item["id"],
+            item["text"],
+            meta,
+            item.get("spans"),
+            problems,
+            allow_overlaps=allow_overlaps,
+        )
         if record:
             records.append(record)
     return records
@@ -300,7 +316,15 @@ def _read_csv(path: Path, text: str, problems: Problems) -> list[Record]:
 
 
 def _make_record(
-    path: Path, line: int | None, raw_id: Any, text: Any, meta: dict[str, Any], spans: Any, problems: Problems
+    path: Path,
+    line: int | None,
+    raw_id: Any,
+    text: Any,
+    meta: dict[str, Any],
+    spans: Any,
+    problems: Problems,
+    *,
+    allow_overlaps: bool = False,
 ) -> Record | None:
     """Check one article's id, text and spans; return it as a record, or None after adding problems."""
     errors = []
@@ -330,7 +354,7 @@ def _make_record(
         except UnicodeEncodeError:
             errors.append("text holds an unpaired surrogate escape (not valid Unicode)")
     if external_id and isinstance(text, str) and spans is not None and not errors:
-        errors.extend(spans_errors(text, spans))
+        errors.extend(spans_errors(text, spans, allow_overlaps=allow_overlaps))
     if errors:
         for message in errors:
             problems.add(path, line, message)

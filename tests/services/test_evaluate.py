@@ -254,6 +254,8 @@ _DEFECTS = [
     ("spans", [{"start": 3, "end": 3, "label": "ACTOR"}]),
     ("spans", [{"start": 8, "end": 16, "label": "ACTOR"}, {"start": 0, "end": 7, "label": "ACTOR"}]),
     ("spans", [{"start": 0, "end": 16, "label": "ACTOR"}, {"start": 8, "end": 16, "label": "ACTOR"}]),
+    ("spans", [{"start": 0, "end": 7, "label": "ACTOR"}, {"start": 0, "end": 7, "label": "ACTOR"}]),
+    ("spans", [{"start": 0, "end": 16, "label": "ACTOR"}, {"start": 8, "end": 99, "label": "ACTOR"}]),
     ("spans", [{"start": 0, "end": 7, "label": "ACTOR", "attrs": []}]),
     ("spans", [{"start": 0, "end": 7, "label": "ACTOR", "attrs": NINE}]),
     ("spans", [{"start": 0, "end": 7, "label": "CASUALTY", "attrs": {"count": -1}}]),
@@ -288,7 +290,8 @@ def test_reading_a_jsonl_source_agrees_with_the_importer(tmp_path_factory, lines
     path = tmp_path_factory.mktemp("jsonl") / "source.jsonl"
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     problems = Problems()
-    records = read_file(path, problems)
+    # Evaluation scores overlapping spans, which an import refuses.
+    records = read_file(path, problems, allow_overlaps=True)
     if problems:
         with pytest.raises(BadSource):
             read_jsonl(path)
@@ -296,3 +299,60 @@ def test_reading_a_jsonl_source_agrees_with_the_importer(tmp_path_factory, lines
         assert [(d.id, d.text, d.spans) for d in read_jsonl(path)] == [
             (record.external_id, record.text, record.spans) for record in records
         ]
+
+
+def test_a_source_with_overlapping_spans_is_read_and_counted(tmp_path):
+    spans = [span(24, 37, "CASUALTY", NINE), span(0, 16, "ACTOR"), span(29, 37, "ACTOR"), span(0, 7, "ACTOR")]
+    path = write_jsonl(tmp_path / "pred.jsonl", [{"id": "a", "text": TEXT, "spans": spans}])
+    assert read_jsonl(path)[0].spans == spans
+    gold = write_jsonl(tmp_path / "gold.jsonl", [{"id": "a", "text": TEXT, "spans": [span(0, 16, "ACTOR")]}])
+    evaluation = evaluate_sources(None, str(gold), str(path))
+    assert evaluation.overlapping == {"gold": 0, "pred": 4}
+    assert evaluation.to_dict()["overlapping"] == {"gold": 0, "pred": 4}
+    assert "Note: 4 predicted spans overlap another predicted span; scored as nervaluate does." in (
+        evaluation.table()
+    )
+    assert "gold spans overlap" not in evaluation.table()
+    # Counted among the labels scored only: without CASUALTY, "soldiers" overlaps nothing.
+    assert evaluate_sources(None, str(gold), str(path), labels=("ACTOR",)).overlapping["pred"] == 2
+    assert evaluate_sources(None, str(gold), str(path), labels=("CASUALTY",)).overlapping["pred"] == 0
+
+
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        (
+            [span(0, 16, "ACTOR"), span(60, 99, "LOCATION")],
+            r"pred\.jsonl:2: span 1: span \[60, 99\) lies outside",
+        ),
+        ([span(0, 16, "ACTOR"), span(0, 7, "PERSON")], r"pred\.jsonl:2: span 1: unknown label 'PERSON'"),
+        (
+            [span(0, 16, "ACTOR"), {"start": 0, "end": 7.0, "label": "ACTOR"}],
+            r"pred\.jsonl:2: span 1: end must be an integer, not 7\.0",
+        ),
+    ],
+)
+def test_overlapping_spans_leave_other_problems_named_by_file_and_line(tmp_path, second, message):
+    path = tmp_path / "pred.jsonl"
+    path.write_text(
+        json.dumps({"id": "a", "text": TEXT, "spans": [span(0, 16, "ACTOR"), span(0, 7, "ACTOR")]})
+        + "\n"
+        + json.dumps({"id": "b", "text": TEXT, "spans": second})
+        + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(BadSource, match=message) as raised:
+        read_jsonl(path)
+    assert "overlaps" not in str(raised.value)
+
+
+def test_overlapping_spans_in_the_database_are_scored_and_counted(session):
+    article = make_article(session, external_id="a1", text=TEXT)
+    article.preannotated_with = "test"  # model spans count for pre-annotated articles only
+    make_span(session, article, start=0, end=16, label="ACTOR")
+    for start, end, label in ((0, 7, "ACTOR"), (0, 16, "ACTOR"), (8, 16, "ACTOR")):
+        make_span(session, article, start=start, end=end, label=label, origin="model")
+    evaluation = evaluate_sources(session, "gold", "model")
+    assert evaluation.overlapping == {"gold": 0, "pred": 3}
+    # nervaluate's greedy order: (0, 7) takes the gold span as incorrect, the other two are spurious.
+    assert outcome(evaluation)["strict"] == "incorrect spurious"
