@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         DATABASE_URL=config.default_database_url(app.instance_path),
         MODEL=None,
+        SQLITE_BUSY_TIMEOUT_MS=config.DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         DEMO=False,

