@@ -129,14 +129,18 @@ def get_session() -> Session:
 
 
 def close_session(_exc: BaseException | None = None) -> None:
+    """Close the request's session, rolling back what it did not commit."""
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
 
 
 def init_app(app: Flask) -> None:
-    """Create the engine for the app's DATABASE_URL and close sessions at teardown."""
+    """Create the engine for the app's DATABASE_URL and close each request's session at its end."""
     app.extensions[ENGINE_KEY] = make_engine(
         app.config["DATABASE_URL"], sqlite_busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     )
+    # At the end of each request: an app context pushed around several requests
+    # (as in tests) would otherwise keep one session, and its connection, across them.
+    app.teardown_request(close_session)
     app.teardown_appcontext(close_session)
