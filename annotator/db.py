@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +15,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
 from annotator.config import DEFAULT_SQLITE_BUSY_TIMEOUT_MS
@@ -22,6 +31,25 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # libpq waits for a connection for ever by default; a page (or a readiness probe)
 # should rather say the database is unreachable after a few seconds.
 POSTGRES_CONNECT_TIMEOUT_S = 5
+# SQLite result codes (the primary code, the low byte) of a file that cannot be read
+# or written right now: locked by another writer, read-only, full, missing, failing.
+SQLITE_UNAVAILABLE = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
+# PostgreSQL SQLSTATE classes of a server that is unreachable (08), out of disk,
+# memory or connections (53), shutting down, starting up or cancelling (57), or
+# failing at the system level (58); and single codes: a read-only server (a standby),
+# a lock not granted in time.
+POSTGRES_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
+POSTGRES_UNAVAILABLE_CODES = frozenset({"25006", "55P03"})
 
 
 def normalize_url(url: str) -> str:
@@ -63,11 +91,81 @@ def make_engine(
                 **kwargs.get("connect_args", {}),
             }
         engine = create_engine(parsed, **kwargs)
+    _watch_commits(engine)
     return engine
 
 
 def _connect_timeout_chosen(url: URL) -> bool:
     return "connect_timeout" in url.query or bool(os.environ.get("PGCONNECT_TIMEOUT"))
+
+
+# --- Telling an unavailable database from a bug --------------------------------
+
+# The connections that have sent COMMIT in their current transaction.
+_committing: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+def _watch_commits(engine: Engine) -> None:
+    """Mark an error that cut a COMMIT off from the server, whose transaction may then have been saved."""
+    event.listen(engine, "begin", _committing.discard)
+    event.listen(engine, "commit", _committing.add)
+    event.listen(engine, "handle_error", _note_interrupted_commit)
+
+
+def _note_interrupted_commit(context: ExceptionContext) -> None:
+    connection = context.connection
+    if connection is None or connection not in _committing:
+        return
+    _committing.discard(connection)
+    # A server that answered with an error did not commit; one that went away may have.
+    # A local SQLite file either commits or says it did not.
+    if context.is_disconnect and context.dialect.name != "sqlite" and context.sqlalchemy_exception:
+        context.sqlalchemy_exception.commit_outcome_unknown = True
+
+
+def commit_outcome_unknown(error: BaseException) -> bool:
+    """Return whether ``error`` (or an error it interrupted) lost the connection during a COMMIT."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if getattr(seen, "commit_outcome_unknown", False):
+            return True
+        seen = seen.__context__
+    return False
+
+
+def unavailable_reason(error: BaseException) -> str | None:
+    """Return, in one line, why the database cannot be reached or written, if that is what ``error`` means.
+
+    None means ``error`` is something else (a bug in a query, a missing table) and
+    deserves a 500 with its traceback, not a "retry in a moment".
+    """
+    if isinstance(error, (DisconnectionError, PoolTimeout)):
+        return _one_line(error)
+    if not isinstance(error, (OperationalError, InterfaceError)):
+        return None
+    cause = error.orig
+    if error.connection_invalidated:
+        return _one_line(cause)
+    if isinstance(cause, sqlite3.Error):
+        code = getattr(cause, "sqlite_errorcode", None)
+        return _one_line(cause) if code is not None and code & 0xFF in SQLITE_UNAVAILABLE else None
+    if hasattr(cause, "sqlstate"):  # psycopg
+        sqlstate = cause.sqlstate
+        # No SQLSTATE: psycopg itself failed to connect or lost the connection.
+        if (
+            sqlstate is None
+            or sqlstate[:2] in POSTGRES_UNAVAILABLE_CLASSES
+            or sqlstate in POSTGRES_UNAVAILABLE_CODES
+        ):
+            return _one_line(cause)
+    return None
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+    lines = str(error).strip().splitlines()
+    return lines[0].strip() if lines else type(error).__name__
 
 
 def alembic_config(engine: Engine) -> Config:

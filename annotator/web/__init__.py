@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hmac
 import secrets
 
-from flask import Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup, escape
-from werkzeug.exceptions import default_exceptions
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import ServiceUnavailable, default_exceptions
 
-from annotator.db import get_session
+from annotator.db import (
+    close_session,
+    commit_outcome_unknown,
+    get_session,
+    unavailable_reason,
+)
 from annotator.errors import Forbidden, InvalidEdit, InvalidSpan, NotFound, SpanOverlap, StaleVersion
 from annotator.labels import CASUALTY_ATTRIBUTES, LABELS
 from annotator.services.users import get_user
@@ -19,6 +28,12 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Endpoints reachable without a login.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+# Public endpoints that never look at the user: they answer even when the database does not.
+USERLESS_ENDPOINTS = frozenset({"static", "health"})
+# The errors that may mean the database is down, locked, read-only or full (db.unavailable_reason decides).
+DATABASE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+# Seconds a client is asked to wait before retrying when the database is unavailable.
+RETRY_AFTER_SECONDS = 5
 # The HTTP status each domain error is answered with.
 ERROR_STATUS = {
     NotFound: 404,
@@ -57,6 +72,9 @@ def _check_csrf() -> None:
 def _load_user_and_guard() -> object | None:
     # g outlives a request when an app context is already pushed (pytest-flask does).
     g.pop("progress", None)
+    if request.endpoint in USERLESS_ENDPOINTS:
+        g.user = None
+        return None
     user_id = session.get("user_id")
     g.user = get_user(get_session(), user_id) if user_id is not None else None
     if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
@@ -124,8 +142,70 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, render_error)
     for error_class in ERROR_STATUS:
         app.register_error_handler(error_class, _render_domain_error)
+    for error_class in DATABASE_ERRORS:
+        app.register_error_handler(error_class, render_database_unavailable)
 
 
+def render_database_unavailable(error: Exception):
+    """Answer 503 when the database cannot be reached or written; let any other database error be a 500.
+
+    The page (for htmx, the message fragment) says what became of the request and
+    is rendered without a query: the database just failed, and asking it again
+    would only raise a second error.
+    """
+    reason = unavailable_reason(error)
+    if reason is None:
+        raise error
+    writing = request.method not in SAFE_METHODS
+    outcome_unknown = writing and commit_outcome_unknown(error)
+    # Roll back what the request did. Its connection may be gone already; the pool replaces it.
+    with contextlib.suppress(SQLAlchemyError):
+        close_session()
+    # The rollback expired the user's attributes, and loading them would query.
+    g.user = None
+    current_app.logger.warning(
+        "database unavailable on %s %s%s: %s",
+        request.method,
+        request.path,
+        " while committing, outcome unknown" if outcome_unknown else "",
+        reason,
+    )
+    message = _unavailable_message(writing, outcome_unknown)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if is_htmx():
+        fragment = render_template("annotate/_message.html", message=message, message_kind="error", oob=True)
+        return fragment, 503, headers
+    return render_template("error.html", error=ServiceUnavailable(description=message)), 503, headers
+
+
+def _unavailable_message(writing: bool, outcome_unknown: bool) -> str:
+    if outcome_unknown:
+        return (
+            "The database stopped answering while your last edit was being saved, so it may not have "
+            "been saved. Reload the page in a moment to see what was saved."
+        )
+    if writing and request.endpoint == "auth.login":
+        return "The database is unavailable, so you could not be logged in. Retry in a moment."
+    if writing:
+        return "The database is unavailable, so your last edit was not saved. Retry it in a moment."
+    return "The database is unavailable, so this could not be loaded. Retry in a moment."
+
+
+def answers_503_when_the_database_fails(handler):
+    """Wrap an error handler that queries, so that the database failing under it answers 503, not 500."""
+
+    @functools.wraps(handler)
+    def handle(error):
+        try:
+            return handler(error)
+        except DATABASE_ERRORS as database_error:
+            return render_database_unavailable(database_error)
+
+    return handle
+
+
+# The page's top bar counts the user's progress: a query.
+@answers_503_when_the_database_fails
 def render_error(error):
     """Render an HTTP error as a page, or for htmx as a fragment."""
     template = "_error.html" if is_htmx() else "error.html"
