@@ -21,6 +21,7 @@ from sqlalchemy.exc import (
     DisconnectionError,
     InterfaceError,
     OperationalError,
+    SQLAlchemyError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
@@ -158,6 +159,18 @@ def unavailable_reason(error: BaseException) -> str | None:
             or sqlstate in POSTGRES_UNAVAILABLE_CODES
         ):
             return _one_line(cause)
+    return None
+
+
+def database_problem(engine: Engine) -> str | None:
+    """Return, in one line, why a query cannot reach the database right now; None when one answers."""
+    # SELECT 1 never reads an SQLite file (a pooled connection keeps it open); reading its schema does.
+    probe = "SELECT count(*) FROM sqlite_master" if engine.dialect.name == "sqlite" else "SELECT 1"
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(probe).scalar()
+    except SQLAlchemyError as error:
+        return unavailable_reason(error) or _one_line(error)
     return None
 
 

@@ -16,6 +16,8 @@ from werkzeug.exceptions import ServiceUnavailable, default_exceptions
 from annotator.db import (
     close_session,
     commit_outcome_unknown,
+    database_problem,
+    get_engine,
     get_session,
     unavailable_reason,
 )
@@ -27,9 +29,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Endpoints reachable without a login.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "readyz"})
 # Public endpoints that never look at the user: they answer even when the database does not.
-USERLESS_ENDPOINTS = frozenset({"static", "health"})
+USERLESS_ENDPOINTS = frozenset({"static", "health", "readyz"})
 # The errors that may mean the database is down, locked, read-only or full (db.unavailable_reason decides).
 DATABASE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 # Seconds a client is asked to wait before retrying when the database is unavailable.
@@ -137,6 +139,18 @@ def init_app(app: Flask) -> None:
     def health():
         """Answer a load balancer's liveness probe."""
         return {"status": "ok"}
+
+    @app.get("/readyz", endpoint="readyz")
+    def readiness():
+        """Answer a load balancer's readiness probe: ready only when a query reaches the database."""
+        problem = database_problem(get_engine())
+        if problem is not None:
+            return (
+                {"status": "unavailable", "database": problem},
+                503,
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        return {"status": "ready", "database": "ok"}
 
     for code in (400, 401, 403, 404, 405, 409, 422):
         app.register_error_handler(code, render_error)

@@ -182,6 +182,15 @@ def test_liveness_and_static_files_answer_when_postgresql_is_down(unreachable_ap
         assert stylesheet.status_code == 200
 
 
+def test_readyz_answers_503_with_the_reason_when_postgresql_is_down(unreachable_app):
+    ready = logged_in_client(unreachable_app).get("/readyz")
+    assert ready.status_code == 503
+    assert ready.headers["Retry-After"].isdigit()
+    assert ready.json["status"] == "unavailable"
+    assert "Connection refused" in ready.json["database"]
+    assert "\n" not in ready.json["database"]
+
+
 # --- PostgreSQL terminating the app's connections ----------------------------------------------
 
 
@@ -222,11 +231,13 @@ def test_terminated_connections_are_replaced_then_a_refusing_server_answers_503(
         terminate_connections(admin, database)
         assert_unavailable_page(client.get("/articles/helmand/1"), NOT_LOADED)
         assert_unavailable_fragment(add_monday(client, opened), NOT_SAVED)
+        assert client.get("/readyz").status_code == 503
         assert client.get("/healthz").status_code == 200
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
     nothing_saved(db_session, opened, before)
+    assert client.get("/readyz").status_code == 200
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -288,6 +299,7 @@ def test_an_edit_on_a_read_only_sqlite_file_is_not_saved(opened, db_session, dat
         client = logged_in_client(read_only, get_user_by_name(db_session, "ann").id)
         assert client.get("/articles/helmand/1").status_code == 200  # reading still works
         response = add_monday(client, opened)
+        assert client.get("/readyz").status_code == 200  # queries still answer
     finally:
         read_only.extensions["annotator.engine"].dispose()
     assert_unavailable_fragment(response, NOT_SAVED)
@@ -363,3 +375,25 @@ def test_an_error_page_whose_progress_fails_answers_503(client, opened, monkeypa
     # A 404 page shows the user's progress in its top bar: a query.
     monkeypatch.setattr("annotator.services.review.progress", fail_like_a_dead_server(unreachable_url))
     assert_unavailable_page(client.get("/nowhere"), NOT_LOADED)
+
+
+# --- readiness on a healthy database -----------------------------------------------------------
+
+
+def test_readyz_answers_200_when_the_database_answers(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ready", "database": "ok"}
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_readyz_answers_503_when_the_sqlite_file_cannot_be_opened(tmp_path):
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/gone/db.sqlite3", "SECRET_KEY": SECRET_KEY}
+    )
+    try:
+        ready = app.test_client().get("/readyz")
+    finally:
+        app.extensions["annotator.engine"].dispose()
+    assert ready.status_code == 503
+    assert ready.json == {"status": "unavailable", "database": "unable to open database file"}
