@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "ANNOTATOR_"
+# Past this, a statement on a locked SQLite file gives up and the user is told to retry.
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 class ConfigError(ValueError):
@@ -23,7 +25,10 @@ class ConfigError(ValueError):
 
 
 def _positive_number(value: str) -> float:
-    number = float(value)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("must be a number") from None
     if not number > 0:
         raise ValueError("must be greater than 0")
     return number
@@ -31,7 +36,10 @@ def _positive_number(value: str) -> float:
 
 def _whole_number(minimum: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
-        number = int(value)
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError("must be a whole number") from None
         if number < minimum:
             raise ValueError(f"must be at least {minimum}")
         return number
@@ -81,6 +89,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LOGIN_WINDOW_MINUTES", _positive_number, 15.0, "minutes over which failed logins are counted"),
     Setting("MAX_REQUEST_MB", _positive_number, 32.0, "largest request body accepted, in MiB (413 above)"),
+    Setting(
+        "SQLITE_BUSY_TIMEOUT_MS",
+        _whole_number(0),
+        DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
+        "milliseconds an SQLite statement waits for another writer's lock before the user is told to retry",
+    ),
 )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import sqlite3
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,10 +15,42 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
+from annotator.config import DEFAULT_SQLITE_BUSY_TIMEOUT_MS
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# libpq waits for a connection for ever by default; a page (or a readiness probe)
+# should rather say the database is unreachable after a few seconds.
+POSTGRES_CONNECT_TIMEOUT_S = 5
+# SQLite result codes (the primary code, the low byte) of a file that cannot be read
+# or written right now: locked by another writer, read-only, full, missing, failing.
+SQLITE_UNAVAILABLE = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
+# PostgreSQL SQLSTATE classes of a server that is unreachable (08), out of disk,
+# memory or connections (53), shutting down, starting up or cancelling (57), or
+# failing at the system level (58); and single codes: a read-only server (a standby),
+# a lock not granted in time.
+POSTGRES_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
+POSTGRES_UNAVAILABLE_CODES = frozenset({"25006", "55P03"})
 
 
 def normalize_url(url: str) -> str:
@@ -26,26 +61,124 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _configure_sqlite(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets the web server read while an import or pre-annotation writes.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_setup(busy_timeout_ms: int) -> Callable[..., None]:
+    def configure(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        # First, so that the statements below wait no longer for a lock than any other.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # WAL lets the web server read while an import or pre-annotation writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return configure
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine for ``url``; SQLite gets WAL mode and foreign keys on."""
-    url = normalize_url(url)
-    if url.startswith("sqlite"):
+def make_engine(
+    url: str, *, sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS, **kwargs
+) -> Engine:
+    """Create an engine for ``url``; SQLite gets WAL mode, foreign keys on and the busy timeout."""
+    parsed = make_url(normalize_url(url))
+    if parsed.drivername.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False})
-        engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _configure_sqlite)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_setup(sqlite_busy_timeout_ms))
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        if parsed.drivername.startswith("postgresql") and not _connect_timeout_chosen(parsed):
+            kwargs["connect_args"] = {
+                "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+                **kwargs.get("connect_args", {}),
+            }
+        engine = create_engine(parsed, **kwargs)
+    _watch_commits(engine)
+    return engine
+
+
+def _connect_timeout_chosen(url: URL) -> bool:
+    return "connect_timeout" in url.query or bool(os.environ.get("PGCONNECT_TIMEOUT"))
+
+
+# --- Telling an unavailable database from a bug --------------------------------
+
+# The connections that have sent COMMIT in their current transaction.
+_committing: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+def _watch_commits(engine: Engine) -> None:
+    """Mark an error that cut a COMMIT off from the server, whose transaction may then have been saved."""
+    event.listen(engine, "begin", _committing.discard)
+    event.listen(engine, "commit", _committing.add)
+    event.listen(engine, "handle_error", _note_interrupted_commit)
+
+
+def _note_interrupted_commit(context: ExceptionContext) -> None:
+    connection = context.connection
+    if connection is None or connection not in _committing:
+        return
+    _committing.discard(connection)
+    # A server that answered with an error did not commit; one that went away may have.
+    # A local SQLite file either commits or says it did not.
+    if context.is_disconnect and context.dialect.name != "sqlite" and context.sqlalchemy_exception:
+        context.sqlalchemy_exception.commit_outcome_unknown = True
+
+
+def commit_outcome_unknown(error: BaseException) -> bool:
+    """Return whether ``error`` (or an error it interrupted) lost the connection during a COMMIT."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if getattr(seen, "commit_outcome_unknown", False):
+            return True
+        seen = seen.__context__
+    return False
+
+
+def unavailable_reason(error: BaseException) -> str | None:
+    """Return, in one line, why the database cannot be reached or written, if that is what ``error`` means.
+
+    None means ``error`` is something else (a bug in a query, a missing table) and
+    deserves a 500 with its traceback, not a "retry in a moment".
+    """
+    if isinstance(error, (DisconnectionError, PoolTimeout)):
+        return _one_line(error)
+    if not isinstance(error, (OperationalError, InterfaceError)):
+        return None
+    cause = error.orig
+    if error.connection_invalidated:
+        return _one_line(cause)
+    if isinstance(cause, sqlite3.Error):
+        code = getattr(cause, "sqlite_errorcode", None)
+        return _one_line(cause) if code is not None and code & 0xFF in SQLITE_UNAVAILABLE else None
+    if hasattr(cause, "sqlstate"):  # psycopg
+        sqlstate = cause.sqlstate
+        # No SQLSTATE: psycopg itself failed to connect or lost the connection.
+        if (
+            sqlstate is None
+            or sqlstate[:2] in POSTGRES_UNAVAILABLE_CLASSES
+            or sqlstate in POSTGRES_UNAVAILABLE_CODES
+        ):
+            return _one_line(cause)
+    return None
+
+
+def database_problem(engine: Engine) -> str | None:
+    """Return, in one line, why a query cannot reach the database right now; None when one answers."""
+    # SELECT 1 never reads an SQLite file (a pooled connection keeps it open); reading its schema does.
+    probe = "SELECT count(*) FROM sqlite_master" if engine.dialect.name == "sqlite" else "SELECT 1"
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(probe).scalar()
+    except SQLAlchemyError as error:
+        return unavailable_reason(error) or _one_line(error)
+    return None
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+    lines = str(error).strip().splitlines()
+    return lines[0].strip() if lines else type(error).__name__
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -112,12 +245,18 @@ def get_session() -> Session:
 
 
 def close_session(_exc: BaseException | None = None) -> None:
+    """Close the request's session, rolling back what it did not commit."""
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
 
 
 def init_app(app: Flask) -> None:
-    """Create the engine for the app's DATABASE_URL and close sessions at teardown."""
-    app.extensions[ENGINE_KEY] = make_engine(app.config["DATABASE_URL"])
+    """Create the engine for the app's DATABASE_URL and close each request's session at its end."""
+    app.extensions[ENGINE_KEY] = make_engine(
+        app.config["DATABASE_URL"], sqlite_busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    )
+    # At the end of each request: an app context pushed around several requests
+    # (as in tests) would otherwise keep one session, and its connection, across them.
+    app.teardown_request(close_session)
     app.teardown_appcontext(close_session)

@@ -206,6 +206,12 @@
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
     var page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    // A 503 from the app (database unavailable) brings its own message: it says whether the edit was saved.
+    var own = page.getElementById("message");
+    if (own) {
+      say(own.textContent, "error");
+      return;
+    }
     var detail = page.querySelector(".error p");
     var text = detail ? detail.textContent : xhr.status + " " + xhr.statusText;
     say((event.detail.requestConfig.verb === "get" ? "" : "Not saved: ") + text, "error");

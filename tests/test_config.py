@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from sqlalchemy.engine import make_url
+
 from annotator import create_app
 from annotator.config import load_or_create_secret_key
+from annotator.db import POSTGRES_CONNECT_TIMEOUT_S, make_engine
 
 
 def test_test_config_overrides_defaults(tmp_path):
@@ -74,3 +78,38 @@ def test_secret_key_is_the_same_for_workers_starting_together(tmp_path):
         keys = set(pool.map(lambda _: load_or_create_secret_key(tmp_path), range(32)))
     assert len(keys) == 1
     assert [path.name for path in tmp_path.iterdir()] == ["secret_key"]
+
+
+def test_sqlite_busy_timeout_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ANNOTATOR_DATABASE_URL", f"sqlite:///{tmp_path}/b.sqlite3")
+    monkeypatch.setenv("ANNOTATOR_SQLITE_BUSY_TIMEOUT_MS", "250")
+    app = create_app()
+    with app.extensions["annotator.engine"].connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 250
+    app.extensions["annotator.engine"].dispose()
+
+
+def test_sqlite_busy_timeout_defaults_to_five_seconds(tmp_path):
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/d.sqlite3", "SECRET_KEY": "k"})
+    with app.extensions["annotator.engine"].connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    app.extensions["annotator.engine"].dispose()
+
+
+def test_a_busy_timeout_that_is_not_a_number_is_refused_by_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("ANNOTATOR_DATABASE_URL", f"sqlite:///{tmp_path}/n.sqlite3")
+    monkeypatch.setenv("ANNOTATOR_SQLITE_BUSY_TIMEOUT_MS", "5s")
+    with pytest.raises(ValueError, match="ANNOTATOR_SQLITE_BUSY_TIMEOUT_MS='5s': must be a whole number"):
+        create_app()
+
+
+def test_postgresql_connections_give_up_after_a_few_seconds_unless_the_url_says(postgres_url):
+    chosen = make_url(postgres_url).update_query_dict({"connect_timeout": "17"})
+    for url, timeout in (
+        (postgres_url, str(POSTGRES_CONNECT_TIMEOUT_S)),
+        (chosen.render_as_string(hide_password=False), "17"),
+    ):
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            assert connection.connection.dbapi_connection.info.get_parameters()["connect_timeout"] == timeout
+        engine.dispose()

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hmac
 import secrets
 
-from flask import Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup, escape
-from werkzeug.exceptions import default_exceptions
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import ServiceUnavailable, default_exceptions
 
-from annotator.db import get_session
+from annotator.db import (
+    close_session,
+    commit_outcome_unknown,
+    database_problem,
+    get_engine,
+    get_session,
+    unavailable_reason,
+)
 from annotator.errors import Forbidden, InvalidEdit, InvalidSpan, NotFound, SpanOverlap, StaleVersion
 from annotator.labels import CASUALTY_ATTRIBUTES, LABELS
 from annotator.services.sessions import user_for_token
@@ -21,7 +32,13 @@ CSRF_HEADER = "X-CSRF-Token"
 SESSION_TOKEN = "sid"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Endpoints reachable without a login.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "readyz"})
+# Public endpoints that never look at the user: they answer even when the database does not.
+USERLESS_ENDPOINTS = frozenset({"static", "health", "readyz"})
+# The errors that may mean the database is down, locked, read-only or full (db.unavailable_reason decides).
+DATABASE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+# Seconds a client is asked to wait before retrying when the database is unavailable.
+RETRY_AFTER_SECONDS = 5
 # The HTTP status each domain error is answered with.
 ERROR_STATUS = {
     NotFound: 404,
@@ -86,6 +103,9 @@ def _here() -> str:
 def _load_user_and_guard() -> object | None:
     # g outlives a request when an app context is already pushed (pytest-flask does).
     g.pop("progress", None)
+    if request.endpoint in USERLESS_ENDPOINTS:
+        g.user = None
+        return None
     token = session.get(SESSION_TOKEN)
     g.user = user_for_token(get_session(), token) if token else None
     if token and g.user is None:
@@ -170,12 +190,86 @@ def init_app(app: Flask) -> None:
         """Answer a load balancer's liveness probe."""
         return {"status": "ok"}
 
+    @app.get("/readyz", endpoint="readyz")
+    def readiness():
+        """Answer a load balancer's readiness probe: ready only when a query reaches the database."""
+        problem = database_problem(get_engine())
+        if problem is not None:
+            return (
+                {"status": "unavailable", "database": problem},
+                503,
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        return {"status": "ready", "database": "ok"}
+
     for code in (400, 401, 403, 404, 405, 409, 413, 422, 429):
         app.register_error_handler(code, render_error)
     for error_class in ERROR_STATUS:
         app.register_error_handler(error_class, _render_domain_error)
+    for error_class in DATABASE_ERRORS:
+        app.register_error_handler(error_class, render_database_unavailable)
 
 
+def render_database_unavailable(error: Exception):
+    """Answer 503 when the database cannot be reached or written; let any other database error be a 500.
+
+    The page (for htmx, the message fragment) says what became of the request and
+    is rendered without a query: the database just failed, and asking it again
+    would only raise a second error.
+    """
+    reason = unavailable_reason(error)
+    if reason is None:
+        raise error
+    writing = request.method not in SAFE_METHODS
+    outcome_unknown = writing and commit_outcome_unknown(error)
+    # Roll back what the request did. Its connection may be gone already; the pool replaces it.
+    with contextlib.suppress(SQLAlchemyError):
+        close_session()
+    # The rollback expired the user's attributes, and loading them would query.
+    g.user = None
+    current_app.logger.warning(
+        "database unavailable on %s %s%s: %s",
+        request.method,
+        request.path,
+        " while committing, outcome unknown" if outcome_unknown else "",
+        reason,
+    )
+    message = _unavailable_message(writing, outcome_unknown)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if is_htmx():
+        fragment = render_template("annotate/_message.html", message=message, message_kind="error", oob=True)
+        return fragment, 503, headers
+    return render_template("error.html", error=ServiceUnavailable(description=message)), 503, headers
+
+
+def _unavailable_message(writing: bool, outcome_unknown: bool) -> str:
+    if outcome_unknown:
+        return (
+            "The database stopped answering while your last edit was being saved, so it may not have "
+            "been saved. Reload the page in a moment to see what was saved."
+        )
+    if writing and request.endpoint == "auth.login":
+        return "The database is unavailable, so you could not be logged in. Retry in a moment."
+    if writing:
+        return "The database is unavailable, so your last edit was not saved. Retry it in a moment."
+    return "The database is unavailable, so this could not be loaded. Retry in a moment."
+
+
+def answers_503_when_the_database_fails(handler):
+    """Wrap an error handler that queries, so that the database failing under it answers 503, not 500."""
+
+    @functools.wraps(handler)
+    def handle(error):
+        try:
+            return handler(error)
+        except DATABASE_ERRORS as database_error:
+            return render_database_unavailable(database_error)
+
+    return handle
+
+
+# The page's top bar counts the user's progress: a query.
+@answers_503_when_the_database_fails
 def render_error(error):
     """Render an HTTP error as a page, or for htmx as a fragment."""
     template = "_error.html" if is_htmx() else "error.html"

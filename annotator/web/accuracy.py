@@ -11,7 +11,7 @@ from flask import Blueprint, g, render_template, request
 from annotator.db import get_session
 from annotator.services.accuracy import accuracy_report, default_sources, source_choices
 from annotator.services.evaluate import BadSource
-from annotator.web import is_htmx
+from annotator.web import answers_503_when_the_database_fails, is_htmx
 
 bp = Blueprint("accuracy", __name__, url_prefix="/accuracy")
 
@@ -39,6 +39,7 @@ def _render(status: int = 200, **context):
 
 
 @bp.errorhandler(BadSource)
+@answers_503_when_the_database_fails
 def _bad_source(error):
     """Answer an unknown source or label with 422 (which htmx swaps in) and the message, the form kept."""
     return _render(422, report=None, message=str(error))

@@ -14,7 +14,7 @@ from werkzeug.exceptions import NotFound
 from annotator.db import get_session
 from annotator.errors import InvalidEdit, InvalidSpan, SpanOverlap, StaleVersion
 from annotator.services import edits, workspace
-from annotator.web import is_htmx, render_error
+from annotator.web import answers_503_when_the_database_fails, is_htmx, render_error
 from annotator.web.params import bounded_int, fitting_int
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -73,6 +73,7 @@ def _respond(result: edits.EditResult):
 @bp.errorhandler(SpanOverlap)
 @bp.errorhandler(InvalidSpan)
 @bp.errorhandler(InvalidEdit)
+@answers_503_when_the_database_fails
 def _refused(error):
     """Answer a refused edit with its status, the message and the working copy as it now is."""
     status = 409 if isinstance(error, StaleVersion) else 422

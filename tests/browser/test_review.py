@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from annotator.models import Span
@@ -233,6 +235,31 @@ def test_an_edit_lost_on_the_network_says_so_and_the_next_try_works(page: Page, 
     expect(page.locator("#message")).to_contain_text("Not saved: the server could not be reached")
     expect(mark(page, "Afghan")).to_have_count(1)
     page.context.set_offline(False)
+    page.keyboard.press("Delete")
+    expect(mark(page, "Afghan")).to_have_count(0)
+    expect(page.locator("#status .version")).to_have_text("version 1")
+
+
+def test_an_edit_on_a_locked_database_says_it_was_not_saved_and_the_retry_works(page: Page, model_spans):
+    log_in(page)
+    page.goto(f"/articles/{ARTICLE_ID}")
+    mark(page, "Afghan").click()
+    expect(page.locator("#span-panel")).to_contain_text("“Afghan”")
+    # Another writer holds the SQLite file; the server gives up waiting for it at once.
+    engine = model_spans.engine
+    event.listen(engine, "connect", lambda connection, _record: connection.execute("PRAGMA busy_timeout=20"))
+    engine.dispose()
+    writer = sqlite3.connect(engine.url.database, isolation_level=None)
+    try:
+        writer.execute("BEGIN EXCLUSIVE")
+        page.keyboard.press("Delete")
+        expect(page.locator("#message")).to_have_text(
+            "The database is unavailable, so your last edit was not saved. Retry it in a moment."
+        )
+        expect(page.locator("#message")).to_have_class(re.compile(r"\bmessage-error\b"))
+        expect(mark(page, "Afghan")).to_have_count(1)
+    finally:
+        writer.close()
     page.keyboard.press("Delete")
     expect(mark(page, "Afghan")).to_have_count(0)
     expect(page.locator("#status .version")).to_have_text("version 1")

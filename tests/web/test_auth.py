@@ -69,7 +69,7 @@ def test_htmx_request_without_login_gets_hx_redirect(client):
 
 def test_every_route_but_login_requires_login(app, client):
     """Walk the URL map so a new route cannot forget the guard."""
-    public = {"auth.login", "static", "health"}
+    public = {"auth.login", "static", "health", "readyz"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint in public:
             continue
