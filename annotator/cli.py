@@ -87,8 +87,9 @@ def import_command(paths: tuple[Path, ...], origin: str) -> None:
     A .txt file's id is its file name without the extension. JSONL lines need
     `id` and `text` (other fields are kept as metadata; `spans` in the gold
     format are imported with --origin). CSV files need `id` and `text` columns.
-    Articles already imported are left as they are; nothing is written when
-    any record is invalid.
+    A text may be at most 1,000,000 characters long (spaCy's default
+    max_length). Articles already imported are left as they are; nothing is
+    written when any record is invalid.
     """
     from annotator.services.importer import import_paths
 
