@@ -16,7 +16,7 @@ MAX_LISTED = 10
 MAX_REASON = 200
 # The most characters one nlp.pipe minibatch should hold. spaCy's working memory
 # grows with them (about 3 MB per 1,000 with en_core_web_sm), and a minibatch of
-# 20 articles is no slower than one of 64, so a batch of long texts (or pieces
+# 16 articles is no slower than one of 64, so a batch of long texts (or pieces
 # of one) goes through a few at a time.
 PIPE_CHARACTERS = 100_000
 
@@ -51,8 +51,10 @@ class PreannotateSummary:
         ]
         if self.skipped:
             lines.append(
-                f"Skipped {self.skipped} {'article' if self.skipped == 1 else 'articles'} the pipeline "
-                "failed on; they stay pending, so the next run retries them:"
+                "Skipped 1 article the pipeline failed on; it stays pending, so the next run retries it:"
+                if self.skipped == 1
+                else f"Skipped {self.skipped} articles the pipeline failed on; they stay pending, "
+                "so the next run retries them:"
             )
             lines.extend(f"  {item.external_id}: {item.reason}" for item in self.skipped_listed)
             if self.skipped > len(self.skipped_listed):

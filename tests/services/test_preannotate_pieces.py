@@ -129,7 +129,7 @@ def test_article_the_pipeline_fails_on_is_skipped_and_named_and_the_others_are_d
     assert mark(session, first) == mark(session, last) == summary.pipeline_version
     described = summary.describe().splitlines()
     assert described[1] == (
-        "Skipped 1 article the pipeline failed on; they stay pending, so the next run retries them:"
+        "Skipped 1 article the pipeline failed on; it stays pending, so the next run retries it:"
     )
     assert described[2] == "  bad-one: RuntimeError: refusing a text with the marker"
     assert len(described) == 3
@@ -188,6 +188,10 @@ def test_summary_names_the_first_skipped_articles_and_counts_the_rest(session):
 
     assert (summary.articles, summary.skipped) == (1, MAX_LISTED + 3)
     lines = summary.describe().splitlines()
+    assert (
+        lines[1]
+        == "Skipped 13 articles the pipeline failed on; they stay pending, so the next run retries them:"
+    )
     assert lines[2 : 2 + MAX_LISTED] == [
         f"  bad-{number:02d}: RuntimeError: refusing a text with the marker" for number in range(MAX_LISTED)
     ]
