@@ -154,8 +154,9 @@ def import_command(paths: tuple[Path, ...], origin: str) -> None:
     A .txt file's id is its file name without the extension. JSONL lines need
     `id` and `text` (other fields are kept as metadata; `spans` in the gold
     format are imported with --origin). CSV files need `id` and `text` columns.
-    Articles already imported are left as they are; nothing is written when
-    any record is invalid.
+    A text may be at most 1,000,000 characters long (spaCy's default
+    max_length). Articles already imported are left as they are; nothing is
+    written when any record is invalid.
     """
     from annotator.services.importer import import_paths
 
@@ -372,13 +373,18 @@ def preannotate(model: str | None, batch_size: int, n_process: int, force: bool)
     """Propose ACTOR, LOCATION and CASUALTY spans for articles the model has not seen.
 
     Each batch is committed with its spans, so a run that is stopped resumes
-    where it left off without duplicates.
+    where it left off without duplicates. Long texts are run in pieces. An
+    article the pipeline fails on is skipped and named, the others go on, and
+    the command exits with status 1; the next run retries it.
     """
     model = model or current_app.config.get("MODEL")
     with session_scope(get_engine()) as session:
         summary = _preannotate_with_progress(
             session, model=model, batch_size=batch_size, n_process=n_process, force=force
         )
+    if summary.skipped:
+        click.echo(summary.describe(), err=True)
+        raise SystemExit(1)
     click.echo(summary.describe())
 
 

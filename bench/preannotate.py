@@ -9,13 +9,23 @@ articles, imports them into a fresh SQLite database, then times, in one run:
 Model loading is timed apart from both. Prints docs/s for each and the ratio
 annotator / baseline (above 1.0: the pre-annotator is faster).
 
+With ``--long CHARACTERS`` it instead stores one article that long (the seed
+articles over and over, written straight to the database, as the import
+refuses texts over 1,000,000 characters) and prints the seconds
+``preannotate`` takes on it and the process's peak RSS. Peak RSS only grows,
+so measure each length in a process of its own. ``--piece-length`` sets the
+piece size (a value above the length runs the text whole, as before pieces).
+
     .venv/bin/python bench/preannotate.py [--n 1000] [--batch-size 64] [--model NAME]
+    .venv/bin/python bench/preannotate.py --long 2000000 [--piece-length N]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +35,7 @@ from sqlmodel import Session
 
 from annotator import resource_dir
 from annotator.db import make_engine, upgrade
+from annotator.models import Article
 from annotator.nlp import default_model_name, load_pipeline
 from annotator.services.importer import import_paths
 from annotator.services.preannotate import preannotate
@@ -50,13 +61,55 @@ def write_corpus(texts: list[str], folder: Path) -> Path:
     return corpus
 
 
+def make_long_text(length: int) -> str:
+    """Return one text of ``length`` characters: the seed articles over and over, cut at the end."""
+    seeds = "\n\n".join(
+        path.read_text(encoding="utf-8").strip() for path in sorted(resource_dir("seeds").glob("*.txt"))
+    )
+    return ((seeds + "\n\n") * (length // len(seeds) + 1))[:length]
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_long(length: int, *, model: str, batch_size: int, piece_length: int | None) -> None:
+    text = make_long_text(length)
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
+        upgrade(engine)
+        with Session(engine) as session:
+            content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            session.add(Article(external_id="long", text=text, content_hash=content_hash, meta={}))
+            session.commit()
+            nlp = load_pipeline(model=model)
+            if piece_length and piece_length > nlp.max_length:
+                nlp.max_length = piece_length
+            loaded = peak_rss_mb()
+            started = time.perf_counter()
+            summary = preannotate(session, nlp=nlp, batch_size=batch_size, piece_length=piece_length)
+            seconds = time.perf_counter() - started
+        engine.dispose()
+    assert summary.articles == 1, summary.describe()
+    print(
+        f"1 article of {length:,} characters, model {model}: {seconds:.1f} s, {summary.spans} spans; "
+        f"peak RSS {peak_rss_mb():.0f} MB ({loaded:.0f} MB with the model loaded)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="number of articles")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--model", default=None, help="spaCy model (default: annotator's default)")
+    parser.add_argument("--long", type=int, default=None, metavar="CHARACTERS", help="time one long article")
+    parser.add_argument("--piece-length", type=int, default=None, help="with --long: characters per piece")
     args = parser.parse_args()
     model = args.model or default_model_name()
+    if args.long:
+        bench_long(args.long, model=model, batch_size=args.batch_size, piece_length=args.piece_length)
+        return
     texts = make_texts(args.n)
     characters = sum(map(len, texts))
     print(f"{args.n} articles, {characters / args.n:.0f} characters each on average, model {model}")

@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from annotator.cli import main
 from annotator.models import Article, Span
+from annotator.services.importer import MAX_TEXT_LENGTH
 from tests.conftest import DATA
 from tests.factories import make_user
 from tests.services.test_importer import BAD_PARAMS, make_bad_file
@@ -85,6 +86,13 @@ def test_import_needs_a_path(runner):
 
     assert result.exit_code == 2
     assert "Missing argument 'PATHS...'" in result.output
+
+
+def test_import_help_states_the_text_limit(runner):
+    result = runner.invoke(main, ["import", "--help"])
+
+    assert result.exit_code == 0
+    assert f"at most {MAX_TEXT_LENGTH:,} characters" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(("name", "content", "line", "problem"), BAD_PARAMS)

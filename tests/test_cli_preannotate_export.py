@@ -9,6 +9,7 @@ import pytest
 from annotator.cli import main
 from annotator.labels import spans_errors
 from tests.factories import make_article, make_span, make_user
+from tests.services.test_preannotate_pieces import MARKER, ruler_pipeline
 
 TEXT = "Taliban fighters killed nine soldiers in Helmand province on Sunday."
 
@@ -33,6 +34,32 @@ def test_preannotate_then_export_model_spans(runner, db_session, tmp_path):
     by_text = {TEXT[s["start"] : s["end"]]: s for s in document["spans"]}
     assert by_text["nine soldiers"]["attrs"]["count"] == 9
     assert by_text["Helmand province"]["label"] == "LOCATION"
+
+
+def test_preannotate_names_the_article_it_failed_on_and_exits_non_zero(runner, db_session, monkeypatch):
+    monkeypatch.setattr("annotator.nlp.load_pipeline", lambda model=None: ruler_pipeline(failing=True))
+    make_article(db_session, external_id="good", text=TEXT)
+    make_article(db_session, external_id="bad-one", text=f"Kabul {MARKER}")
+
+    result = runner.invoke(main, ["preannotate"])
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "Pre-annotated 1 articles" in result.stderr
+    assert "Skipped 1 article the pipeline failed on" in result.stderr
+    assert "  bad-one: RuntimeError: refusing a text with the marker" in result.stderr.splitlines()
+    assert result.stdout == ""
+
+
+def test_preannotate_exits_zero_when_every_article_is_done(runner, db_session, monkeypatch):
+    monkeypatch.setattr("annotator.nlp.load_pipeline", lambda model=None: ruler_pipeline(failing=True))
+    make_article(db_session, external_id="good", text=TEXT)
+
+    result = runner.invoke(main, ["preannotate"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Pre-annotated 1 articles")
+    assert "Skipped" not in result.output
 
 
 def test_export_gold_round_trips_through_import(runner, db_session, tmp_path):

@@ -7,6 +7,23 @@ Importing this package registers the ``conflict_casualties`` and
 
 from annotator.nlp import casualties, entities  # noqa: F401  (register the factories)
 from annotator.nlp.extensions import PIPELINE_VERSION
-from annotator.nlp.pipeline import default_model_name, doc_to_spans, load_pipeline, predict
+from annotator.nlp.pipeline import (
+    PIECE_LENGTH,
+    default_model_name,
+    doc_to_spans,
+    load_pipeline,
+    piece_bounds,
+    pipe_spans,
+    predict,
+)
 
-__all__ = ["PIPELINE_VERSION", "default_model_name", "doc_to_spans", "load_pipeline", "predict"]
+__all__ = [
+    "PIECE_LENGTH",
+    "PIPELINE_VERSION",
+    "default_model_name",
+    "doc_to_spans",
+    "load_pipeline",
+    "piece_bounds",
+    "pipe_spans",
+    "predict",
+]

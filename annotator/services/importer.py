@@ -36,6 +36,12 @@ MAX_PROBLEMS = 20
 CHUNK_SIZE = 1000
 # The width of Article.external_id.
 MAX_ID_LENGTH = 255
+# The longest article text, in characters: spaCy's default ``max_length``. News
+# articles run to tens of thousands; a longer text is a whole dump or feed
+# pasted as one record. Pre-annotation would cope (it runs long texts in
+# pieces), but a DocBin export tokenizes each text whole and refuses one over
+# spaCy's limit, and the review page shows every token of a text at once.
+MAX_TEXT_LENGTH = 1_000_000
 
 
 @dataclass
@@ -275,6 +281,12 @@ def _is_encodable(value: Any) -> bool:
 
 
 def _read_csv(path: Path, text: str, problems: Problems) -> list[Record]:
+    # The csv module refuses fields over 131,072 characters, far below
+    # MAX_TEXT_LENGTH, which _make_record checks with a clearer message. No field
+    # is longer than the file, which is in memory already. The limit is
+    # process-wide, so it is only ever raised, never set back under another import.
+    if csv.field_size_limit() < len(text):
+        csv.field_size_limit(len(text))
     # newline="" keeps line breaks inside quoted fields exactly as written.
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -346,6 +358,10 @@ def _make_record(
         errors.append(f"text must be a string, not {_json_type(text)}")
     elif not text.strip():
         errors.append("text is empty")
+    elif len(text) > MAX_TEXT_LENGTH:
+        errors.append(
+            f"text is {len(text):,} characters long, over the limit of {MAX_TEXT_LENGTH:,} characters"
+        )
     elif "\x00" in text:
         errors.append("text holds a NUL character")
     else:
@@ -636,7 +652,8 @@ def import_paths(
 
     ``origin`` is gold, model or annotator:NAME and applies to spans in JSONL
     files. Ids are stripped of surrounding whitespace; a JSON integer id is
-    taken as its decimal string. Texts are kept exactly as read. Articles
+    taken as its decimal string. Texts are kept exactly as read and may be at
+    most ``MAX_TEXT_LENGTH`` characters long. Articles
     already stored with the same text are left as they are (metadata
     included), and spans they already have are not added again.
     """

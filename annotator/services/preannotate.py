@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, insert, true, update
 from sqlmodel import Session, select
 
 from annotator.models import Article, Origin, Span, utcnow
+
+# How many skipped articles a summary names; the others are only counted.
+MAX_LISTED = 10
+# How long the reason an article was skipped may be, in characters.
+MAX_REASON = 200
+# The most characters one nlp.pipe minibatch should hold. spaCy's working memory
+# grows with them (about 3 MB per 1,000 with en_core_web_sm), and a minibatch of
+# 16 articles is no slower than one of 64, so a batch of long texts (or pieces
+# of one) goes through a few at a time.
+PIPE_CHARACTERS = 100_000
+
+
+@dataclass
+class SkippedArticle:
+    external_id: str
+    reason: str
 
 
 @dataclass
@@ -16,11 +32,34 @@ class PreannotateSummary:
     articles: int = 0
     spans: int = 0
     pipeline_version: str = ""
+    # Articles the pipeline failed on: left pending, so that the next run retries them.
+    skipped: int = 0
+    # The first MAX_LISTED of them, with the reason.
+    skipped_listed: list[SkippedArticle] = field(default_factory=list)
+
+    def skip(self, external_id: str, reason: str) -> None:
+        """Count an article the pipeline failed on, and name it if the list has room."""
+        self.skipped += 1
+        if len(self.skipped_listed) < MAX_LISTED:
+            self.skipped_listed.append(SkippedArticle(external_id, reason))
 
     def describe(self) -> str:
-        if not self.articles:
+        if not self.articles and not self.skipped:
             return "Nothing to pre-annotate: every article has model spans (use --force to redo them)."
-        return f"Pre-annotated {self.articles} articles with pipeline {self.pipeline_version}: {self.spans} spans."
+        lines = [
+            f"Pre-annotated {self.articles} articles with pipeline {self.pipeline_version}: {self.spans} spans."
+        ]
+        if self.skipped:
+            lines.append(
+                "Skipped 1 article the pipeline failed on; it stays pending, so the next run retries it:"
+                if self.skipped == 1
+                else f"Skipped {self.skipped} articles the pipeline failed on; they stay pending, "
+                "so the next run retries them:"
+            )
+            lines.extend(f"  {item.external_id}: {item.reason}" for item in self.skipped_listed)
+            if self.skipped > len(self.skipped_listed):
+                lines.append(f"  ... and {self.skipped - len(self.skipped_listed)} more")
+        return "\n".join(lines)
 
 
 def _pending(*, force: bool):
@@ -34,19 +73,57 @@ def count_pending(session: Session, *, force: bool = False) -> int:
 
 def _article_batches(
     session: Session, *, force: bool, batch_size: int, after_id: int = 0
-) -> Iterator[list[tuple[int, str]]]:
+) -> Iterator[list[tuple[int, str, str]]]:
     # Keyset pages keep memory flat on large corpora and survive concurrent inserts.
     while True:
         rows = session.exec(
-            select(Article.id, Article.text)
+            select(Article.id, Article.external_id, Article.text)
             .where(_pending(force=force), Article.id > after_id)
             .order_by(Article.id)
             .limit(batch_size)
         ).all()
         if not rows:
             return
-        yield [(row[0], row[1]) for row in rows]
+        yield [(row[0], row[1], row[2]) for row in rows]
         after_id = rows[-1][0]
+
+
+def _reason(error: Exception) -> str:
+    """Return an error as one short line: its type and the first line of its message."""
+    message = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+    reason = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
+
+
+def _run_pipeline(
+    nlp, texts: list[tuple[str, int]], *, piece_length: int, batch_size: int, n_process: int
+) -> tuple[dict[int, list[dict]], dict[int, str]]:
+    """Return the spans of each ``(text, article id)`` the pipeline handled, and why it failed on the others."""
+    from annotator.nlp import pipe_spans
+
+    longest = max(min(len(text), piece_length) for text, _ in texts)
+    batch_size = max(1, min(batch_size, PIPE_CHARACTERS // max(longest, 1)))
+    done: dict[int, list[dict]] = {}
+    failed: dict[int, str] = {}
+    try:
+        for spans, article_id in pipe_spans(
+            nlp, texts, piece_length=piece_length, batch_size=batch_size, n_process=n_process
+        ):
+            done[article_id] = spans
+    except Exception:
+        # One text broke the whole stream. Run the articles it left undone one
+        # by one, so that the failure costs only its own article and names it.
+        for text, article_id in texts:
+            if article_id in done:
+                continue
+            try:
+                for spans, _ in pipe_spans(
+                    nlp, [(text, article_id)], piece_length=piece_length, batch_size=batch_size
+                ):
+                    done[article_id] = spans
+            except Exception as error:
+                failed[article_id] = _reason(error)
+    return done, failed
 
 
 def preannotate(
@@ -57,15 +134,22 @@ def preannotate(
     batch_size: int = 64,
     n_process: int = 1,
     force: bool = False,
+    piece_length: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> PreannotateSummary:
     """Run the pipeline over articles without model spans (all with ``force``) and store its spans.
 
     Each batch of articles is committed with its spans and marked with the pipeline
     version, so a run that is killed resumes where it stopped, with no duplicates.
+    Texts over ``piece_length`` characters (default: ``annotator.nlp.PIECE_LENGTH``)
+    are run in pieces. An article the pipeline fails on is skipped and named in
+    the summary, and the others go on; it keeps whatever spans and mark it had,
+    so the next run tries it again.
     """
-    from annotator.nlp import PIPELINE_VERSION, doc_to_spans, load_pipeline
+    # spaCy loads only when a run needs it.
+    from annotator.nlp import PIECE_LENGTH, PIPELINE_VERSION, load_pipeline
 
+    piece_length = piece_length or PIECE_LENGTH
     if nlp is None:
         nlp = load_pipeline(model=model)
     version = f"{PIPELINE_VERSION}+{nlp.meta.get('name', 'model')}-{nlp.meta.get('version', '')}"
@@ -76,41 +160,45 @@ def preannotate(
     # With --force every article is redone once: remember where this run began.
     last_id = session.exec(select(func.max(Article.id))).one() or 0
     for batch in _article_batches(session, force=force, batch_size=batch_size):
-        batch = [(article_id, text) for article_id, text in batch if article_id <= last_id]
+        batch = [row for row in batch if row[0] <= last_id]
         if not batch:
             break
-        ids = [article_id for article_id, _ in batch]
-        docs = nlp.pipe(
-            ((text, article_id) for article_id, text in batch),
-            as_tuples=True,
+        spans_by_article, failures = _run_pipeline(
+            nlp,
+            [(text, article_id) for article_id, _, text in batch],
+            piece_length=piece_length,
             batch_size=batch_size,
             n_process=n_process,
         )
         now = utcnow()
-        rows = []
-        for doc, article_id in docs:
-            for span in doc_to_spans(doc):
-                rows.append(
-                    {
-                        "article_id": article_id,
-                        "start": span["start"],
-                        "end": span["end"],
-                        "label": span["label"],
-                        "attrs": span.get("attrs") or {},
-                        "origin": Origin.MODEL.value,
-                        "owner_id": None,
-                        "source": f"{span.get('source') or 'pipeline'}@{version}"[:200],
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-        session.execute(delete(Span).where(Span.article_id.in_(ids), Span.origin == Origin.MODEL.value))
-        if rows:
-            session.execute(insert(Span), rows)
-        session.execute(update(Article).where(Article.id.in_(ids)).values(preannotated_with=version))
-        session.commit()
+        rows = [
+            {
+                "article_id": article_id,
+                "start": span["start"],
+                "end": span["end"],
+                "label": span["label"],
+                "attrs": span.get("attrs") or {},
+                "origin": Origin.MODEL.value,
+                "owner_id": None,
+                "source": f"{span.get('source') or 'pipeline'}@{version}"[:200],
+                "created_at": now,
+                "updated_at": now,
+            }
+            for article_id, spans in spans_by_article.items()
+            for span in spans
+        ]
+        ids = list(spans_by_article)
+        if ids:
+            session.execute(delete(Span).where(Span.article_id.in_(ids), Span.origin == Origin.MODEL.value))
+            if rows:
+                session.execute(insert(Span), rows)
+            session.execute(update(Article).where(Article.id.in_(ids)).values(preannotated_with=version))
+            session.commit()
+        for article_id, external_id, _ in batch:
+            if article_id in failures:
+                summary.skip(external_id, failures[article_id])
         summary.articles += len(ids)
         summary.spans += len(rows)
         if progress:
-            progress(summary.articles, total)
+            progress(summary.articles + summary.skipped, total)
     return summary

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from annotator.errors import BadImport
 from annotator.models import Article, Span
-from annotator.services.importer import MAX_PROBLEMS, import_paths
+from annotator.services.importer import MAX_PROBLEMS, MAX_TEXT_LENGTH, import_paths
 from tests.conftest import DATA
 from tests.factories import make_article, make_span, make_user
 
@@ -335,6 +335,11 @@ def with_spans(*spans: dict) -> str:
     return json.dumps({"id": "bad", "text": TEXT, "spans": list(spans)})
 
 
+# One character over the limit, made of words: only its length is wrong.
+TOO_LONG = "word " * (MAX_TEXT_LENGTH // 5) + "x"
+TOO_LONG_MESSAGE = "text is 1,000,001 characters long, over the limit of 1,000,000 characters"
+
+
 # (case id, file name, content, 1-based line or None, what the message must say)
 BAD_CASES = [
     ("missing-path", "absent.jsonl", None, None, "no such file or folder"),
@@ -399,6 +404,15 @@ BAD_CASES = [
         1,
         "text must be a string",
     ),
+    (
+        "text-too-long-jsonl",
+        "a.jsonl",
+        jsonl_lines(GOOD, json.dumps({"id": "long", "text": TOO_LONG})),
+        2,
+        TOO_LONG_MESSAGE,
+    ),
+    ("text-too-long-txt", "long.txt", TOO_LONG.encode("utf-8"), None, TOO_LONG_MESSAGE),
+    ("text-too-long-csv", "a.csv", f"id,text\nok,fine\nlong,{TOO_LONG}\n".encode(), 3, TOO_LONG_MESSAGE),
     ("nul-in-text", "a.jsonl", jsonl_lines(json.dumps({"id": "x", "text": "a\u0000b"})), 1, "NUL character"),
     (
         "lone-surrogate",
@@ -532,6 +546,26 @@ def test_bad_input_is_refused_naming_file_and_line_and_nothing_is_written(
     assert str(error).startswith(f"{where}: ")
     assert counts(session) == before == (1, 0)
     assert session.exec(select(Article.external_id)).all() == ["stored"]
+
+
+def test_csv_text_longer_than_the_csv_modules_field_limit_is_imported(session, tmp_path):
+    text = "word " * 40_000
+    (tmp_path / "long.csv").write_text(f"id,text\nlong,{text}\n", encoding="utf-8")
+
+    import_paths(session, [tmp_path / "long.csv"])
+
+    assert article(session, "long").text == text
+
+
+def test_text_of_exactly_the_limit_is_imported(session, tmp_path):
+    text = "word " * (MAX_TEXT_LENGTH // 5 - 1) + "last."
+    assert len(text) == MAX_TEXT_LENGTH
+    (tmp_path / "longest.txt").write_text(text, encoding="utf-8")
+
+    summary = import_paths(session, [tmp_path / "longest.txt"])
+
+    assert summary.new == 1
+    assert article(session, "longest").text == text
 
 
 def test_every_problem_of_every_file_is_reported_at_once(session, tmp_path):

@@ -8,6 +8,7 @@ from sqlmodel import func, select
 from annotator.labels import LABELS, spans_errors
 from annotator.models import Article, Span
 from annotator.services.preannotate import count_pending, preannotate
+from tests.conftest import SEEDS
 from tests.factories import make_article, make_span
 
 pytestmark = pytest.mark.model
@@ -112,3 +113,27 @@ def test_progress_reports_every_batch(session, articles, nlp):
     calls = []
     preannotate(session, nlp=nlp, batch_size=2, progress=lambda done, total: calls.append((done, total)))
     assert calls == [(0, 3), (2, 3), (3, 3)]
+
+
+def test_long_article_is_annotated_in_pieces_as_it_is_whole(session, articles, nlp):
+    from annotator.nlp import PIECE_LENGTH, doc_to_spans
+
+    sentence = "Taliban fighters attacked Kabul on Monday, killing 12 civilians."
+    seeds = "\n\n".join(path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt")))
+    text = f"{sentence}\n\n{seeds}\n\n" * 4
+    assert len(text) > 3 * PIECE_LENGTH
+    long = make_article(session, external_id="long", text=text)
+
+    summary = preannotate(session, nlp=nlp)
+
+    assert (summary.articles, summary.skipped) == (4, 0)
+    spans = [(s.start, s.end, s.label) for s in _model_spans(session) if s.article_id == long.id]
+    assert spans == [(span["start"], span["end"], span["label"]) for span in doc_to_spans(nlp(text))]
+    repeated = [index for index in range(len(text)) if text.startswith(sentence, index)]
+    assert len(repeated) == 4
+    for at in repeated:
+        assert {
+            (at, at + 16, "ACTOR"),
+            (at + 26, at + 31, "LOCATION"),
+            (at + 51, at + 63, "CASUALTY"),
+        } <= set(spans)
