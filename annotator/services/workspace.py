@@ -8,7 +8,7 @@ Reviewers may read anyone's working copy; reading writes nothing.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,7 +19,7 @@ from annotator.errors import (
     Forbidden,
     NotFound,
 )
-from annotator.labels import CASUALTY
+from annotator.labels import CASUALTY, missing_attributes
 from annotator.models import (
     AnnotationState,
     Article,
@@ -31,6 +31,7 @@ from annotator.models import (
     User,
     utcnow,
 )
+from annotator.services.chunks import Chunk, chunks
 from annotator.services.queue import next_expression
 from annotator.services.spans import copy_spans
 
@@ -71,6 +72,11 @@ class SpanView:
     def badge(self) -> str | None:
         return casualty_badge(self.attrs) if self.label == CASUALTY else None
 
+    @functools.cached_property
+    def missing(self) -> tuple[str, ...]:
+        """The attributes this span still needs before its article can be accepted."""
+        return missing_attributes(self.label, self.attrs)
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "start": self.start,
@@ -79,30 +85,6 @@ class SpanView:
             "attrs": self.attrs,
             "source": self.source,
         }
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A run of the article text, inside a span or between spans."""
-
-    text: str
-    span: SpanView | None = None
-
-
-def segments(text: str, spans: tuple[SpanView, ...] | list[SpanView]) -> list[Segment]:
-    """Cut ``text`` into runs at the spans' edges; the runs join up to exactly ``text``."""
-    result = []
-    cursor = 0
-    for span in sorted(spans, key=lambda s: (s.start, s.end)):
-        if span.start < cursor:
-            continue  # overlaps the previous span (never stored by an edit): shown as plain text
-        if span.start > cursor:
-            result.append(Segment(text[cursor : span.start]))
-        result.append(Segment(text[span.start : span.end], span))
-        cursor = span.end
-    if cursor < len(text):
-        result.append(Segment(text[cursor:]))
-    return result
 
 
 @dataclass(frozen=True)
@@ -137,8 +119,9 @@ class Workspace:
     next_external_id: str | None = None
     versions: tuple[VersionLink, ...] = ()
 
-    def segments(self) -> list[Segment]:
-        return segments(self.text, self.spans)
+    def chunks(self, changed: Iterable[tuple[int, int]] | None = None) -> list[Chunk]:
+        """Return the text's chunks (see ``services.chunks``): all, or those an edit of ``changed`` touched."""
+        return chunks(self.text, self.spans, changed=changed)
 
     def span(self, span_id: int | None) -> SpanView | None:
         return next((span for span in self.spans if span.id == span_id), None)

@@ -558,19 +558,6 @@ def view(start, end, label="ACTOR", text=TEXT, id_=1):
     return workspace.SpanView(id=id_, start=start, end=end, label=label, attrs={}, text=text[start:end])
 
 
-def test_segments_join_up_to_the_text():
-    spans = [view(*at("Kabul"), id_=2), view(0, 7)]
-    parts = workspace.segments(TEXT, spans)
-    assert "".join(part.text for part in parts) == TEXT
-    assert [part.text for part in parts if part.span] == ["Taliban", "Kabul"]
-
-
-def test_segments_show_an_overlapping_span_as_plain_text():
-    parts = workspace.segments(TEXT, [view(0, 16), view(8, 25, id_=2)])
-    assert "".join(part.text for part in parts) == TEXT
-    assert [part.span.id for part in parts if part.span] == [1]
-
-
 # --- token snapping ---------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -72,9 +73,22 @@ def find(html: str, attribute: str, value: str) -> Element | None:
 
 
 def article_text(html: str) -> Element:
+    """Return the article text of a page, or of an edit response the text of the chunks it carries."""
     element = find(html, "id", "article-text")
-    assert element is not None, "no article text in the page"
-    return element
+    if element is not None:
+        return element
+    chunks = [found for index in range(1000) if (found := find(html, "id", f"chunk-{index}")) is not None]
+    assert chunks, "no article text in the page"
+    return Element(
+        {"id": "article-text"},
+        "".join(chunk.text for chunk in chunks),
+        [mark for chunk in chunks for mark in chunk.marks],
+    )
+
+
+def oob_ids(html: str) -> list[str]:
+    """Return the ids of the out-of-band fragments of an edit response, in order."""
+    return re.findall(r'<\w+[^>]*?\sid="([^"]+)"[^>]*hx-swap-oob="true"', html)
 
 
 def hx_post(client, url: str, **data):
