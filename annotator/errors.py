@@ -46,6 +46,14 @@ class InvalidEdit(AnnotatorError):
     """An edit that cannot be applied as asked (an unknown status, a flag without a comment)."""
 
 
+class IncompleteSpans(InvalidEdit):
+    """An article cannot be accepted while spans lack attributes; ``span_id`` names the first."""
+
+    def __init__(self, message: str, *, span_id: int) -> None:
+        super().__init__(message)
+        self.span_id = span_id
+
+
 class NothingToUndo(InvalidEdit):
     """Undo was asked for, but the working copy has no edit left to undo."""
 

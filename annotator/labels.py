@@ -58,6 +58,21 @@ def attribute_errors(label: str, attrs: Any) -> list[str]:
     return errors
 
 
+def missing_attributes(label: str, attrs: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """Return the attributes a span still needs before its article can be accepted (none for ACTOR, LOCATION).
+
+    A CASUALTY needs its qualifier, outcome and group, and a count unless the
+    qualifier is ``vague`` ("dozens"), whose count is null.
+    """
+    if label != CASUALTY:
+        return ()
+    attrs = attrs or {}
+    missing = [name for name in ("count", "qualifier", "outcome", "group") if attrs.get(name) is None]
+    if attrs.get("qualifier") == "vague" and "count" in missing:
+        missing.remove("count")
+    return tuple(missing)
+
+
 def span_errors(text: str, span: Any) -> list[str]:
     """Return what is wrong with one span of ``text``, or an empty list."""
     if not isinstance(span, Mapping):

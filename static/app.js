@@ -7,16 +7,27 @@
 
   var LABEL_KEYS = { 1: "ACTOR", 2: "LOCATION", 3: "CASUALTY" };
   var RESIZE_KEYS = { "[": "grow-start", "]": "grow-end", "{": "shrink-start", "}": "shrink-end" };
+  // The attribute form's fields, as `e` focuses them: never its hidden inputs.
+  var ATTRIBUTE_FIELDS = "#span-panel form.attrs input:not([type=hidden]), #span-panel form.attrs select";
   // Edits go out one at a time, each after the previous response has been swapped in,
   // so each carries the version that response brought (no 409 from typing fast).
   var queue = Promise.resolve();
   // The span whose panel was last asked for ("" for none): clicking it again asks nothing.
   var panelFor = null;
+  // Keys typed after `e` while the attribute form is still on its way; replayed into it.
+  var typedAhead = null;
+  // While the server's answer to an edit is unknown: the pending retry, and what went wrong.
+  var recovery = null;
+  var RETRY_FIRST_MS = 1000;
+  var RETRY_MAX_MS = 30000;
 
   function editor() { return document.getElementById("editor"); }
   function textElement() { return document.getElementById("article-text"); }
   function editable() { var ed = editor(); return !!ed && ed.dataset.editable === "true"; }
-  function selectedMark() { return document.querySelector("#article-text mark.selected"); }
+  function panel() { return document.getElementById("span-panel"); }
+  function selectedMark() {
+    return markOf(panelFor === null ? (panel() ? panel().dataset.spanId : "") : panelFor);
+  }
   function currentVersion() { return document.getElementById("status").dataset.version; }
 
   function say(text, kind) {
@@ -27,10 +38,18 @@
   }
 
   function send(method, url, values, options) {
+    if (method === "POST" && recovery) {
+      say("Not sent: waiting for the server to answer about your last edit. " + recovery.problem, "error");
+      return queue;
+    }
+    var unless = options && options.unless;
+    var htmxOptions = Object.assign({}, options);
+    delete htmxOptions.unless;
     queue = queue.then(function () {
+      if (unless && unless()) return null;
       var body = Object.assign({}, values);
       if (method === "POST") body.version = currentVersion();
-      return htmx.ajax(method, url, Object.assign({ source: editor(), swap: "none", values: body }, options));
+      return htmx.ajax(method, url, Object.assign({ source: editor(), swap: "none", values: body }, htmxOptions));
     }).then(afterSwap).catch(function () { /* reported by the htmx event handlers below */ });
     return queue;
   }
@@ -73,19 +92,43 @@
       say("Click a span first.", "error");
       return;
     }
-    send("POST", editor().dataset[urlKey], Object.assign({ span: mark.dataset.spanId }, values));
+    var spanId = mark.dataset.spanId;
+    send("POST", editor().dataset[urlKey], Object.assign({ span: spanId }, values), {
+      // An answer before this one may have shown the span gone (changed in another tab): then drop it.
+      unless: function () { return !markOf(spanId); },
+    });
+  }
+
+  function markOf(spanId) {
+    return spanId ? document.querySelector('#article-text mark[data-span-id="' + spanId + '"]') : null;
+  }
+
+  // Highlight exactly the span the panel shows: edits redraw only some chunks of the text,
+  // and a click may land while an edit's answer is on its way.
+  function showSelected() {
+    var id = panel() ? panel().dataset.spanId : "";
+    document.querySelectorAll("#article-text mark.selected").forEach(function (mark) {
+      if (mark.dataset.spanId !== id) {
+        mark.classList.remove("selected");
+        mark.removeAttribute("aria-current");
+      }
+    });
+    var mark = markOf(id);
+    if (mark) {
+      mark.classList.add("selected");
+      mark.setAttribute("aria-current", "true");
+    }
   }
 
   function selectMark(mark) {
-    if (panelFor === null) panelFor = document.getElementById("span-panel").dataset.spanId;
-    var current = selectedMark();
     var spanId = mark ? mark.dataset.spanId : "";
-    if (current === mark && panelFor === spanId) return;
+    if (panelFor === null) panelFor = panel().dataset.spanId;
+    if (panelFor === spanId) return;
     panelFor = spanId;
-    if (current) {
-      current.classList.remove("selected");
-      current.removeAttribute("aria-current");
-    }
+    document.querySelectorAll("#article-text mark.selected").forEach(function (each) {
+      each.classList.remove("selected");
+      each.removeAttribute("aria-current");
+    });
     if (mark) {
       mark.classList.add("selected");
       mark.setAttribute("aria-current", "true");
@@ -97,8 +140,8 @@
   }
 
   function afterSwap() {
-    var panel = document.getElementById("span-panel");
-    if (panel) panelFor = panel.dataset.spanId;
+    if (panel()) panelFor = panel().dataset.spanId;
+    showSelected();
   }
 
   // The span before or after the selected one (the first or last when none is selected).
@@ -110,6 +153,118 @@
     marks[next].scrollIntoView({ block: "nearest" });
     selectMark(marks[next]);
   }
+
+  // `i`: the next CASUALTY span that still lacks attributes, from the selected one on, round again.
+  function nextIncomplete() {
+    var marks = Array.from(document.querySelectorAll("#article-text mark[data-incomplete]"));
+    if (!marks.length) {
+      say("Every CASUALTY span has its attributes.", "info");
+      return;
+    }
+    var current = selectedMark();
+    var after = current && marks.find(function (mark) {
+      return current.compareDocumentPosition(mark) & Node.DOCUMENT_POSITION_FOLLOWING;
+    });
+    var target = after || marks[0];
+    target.scrollIntoView({ block: "nearest" });
+    selectMark(target);
+    say("Missing: " + target.dataset.incomplete.split(" ").join(", ") + ". Press e to fill them in.", "info");
+  }
+
+  // `e`: put the cursor in the selected CASUALTY span's first attribute field.
+  function editAttributes() {
+    var mark = selectedMark();
+    if (!mark) {
+      say("Click a CASUALTY span first, then press e to edit its attributes.", "error");
+      return;
+    }
+    if (mark.dataset.label !== "CASUALTY") {
+      say("Only CASUALTY spans have attributes (count, qualifier, outcome, group).", "error");
+      return;
+    }
+    var field = document.querySelector(ATTRIBUTE_FIELDS);
+    if (field && panel().dataset.spanId === mark.dataset.spanId) {
+      focusField(field);
+      return;
+    }
+    // The panel for this span is still on its way: keep what is typed until it is there.
+    typedAhead = [];
+    queue.then(function () {
+      var keys = typedAhead || [];
+      typedAhead = null;
+      var ready = document.querySelector(ATTRIBUTE_FIELDS);
+      if (!ready) return;
+      focusField(ready);
+      replay(ready, keys);
+    });
+  }
+
+  function focusField(field) {
+    field.focus();
+    if (field.select) field.select();
+  }
+
+  function replay(field, keys) {
+    keys.forEach(function (key) {
+      if (key === "Enter") {
+        field.form.requestSubmit();
+      } else if (key === "Backspace") {
+        field.value = field.value.slice(0, -1);
+      } else if (key === "Escape") {
+        field.blur();
+      } else if (field.tagName === "INPUT" && document.activeElement === field) {
+        field.value += key;
+      }
+    });
+  }
+
+  // --- when the server's answer is unknown ----------------------------------------------------
+
+  // Ask the server what it now holds, as often as it takes, and show that instead of guessing.
+  function recover(problem, why) {
+    var ed = editor();
+    if (!ed || !ed.dataset.urlRefresh) return;
+    if (recovery) {
+      recovery.problem = problem;
+      return;
+    }
+    recovery = { problem: problem, why: why, delay: RETRY_FIRST_MS, timer: null };
+    say(problem + " Checking what was saved…", "error");
+    askServer();
+  }
+
+  function askServer() {
+    recovery.timer = null;
+    var why = recovery.why;
+    queue = queue.then(function () {
+      return htmx.ajax("GET", editor().dataset.urlRefresh, { source: editor(), swap: "none", values: { why: why } });
+    }).catch(function () { /* retried by the htmx:afterRequest handler */ });
+  }
+
+  function retryLater() {
+    var seconds = Math.round(recovery.delay / 1000);
+    say(recovery.problem + " The server does not answer yet; asking again in " + seconds + " s.", "error");
+    recovery.timer = setTimeout(askServer, recovery.delay);
+    recovery.delay = Math.min(recovery.delay * 2, RETRY_MAX_MS);
+  }
+
+  function isRefresh(detail) {
+    var ed = editor();
+    var path = detail.requestConfig && detail.requestConfig.path;
+    return !!(ed && path && path.split("?")[0] === ed.dataset.urlRefresh);
+  }
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!recovery || !isRefresh(event.detail)) return;
+    if (event.detail.successful) {
+      recovery = null; // the server's own message now says what it holds
+      afterSwap();
+    } else {
+      retryLater();
+    }
+  });
+
+  // --- events --------------------------------------------------------------------------------------
 
   document.addEventListener("mousedown", function (event) {
     // Keep the text selection (and focus) when a label button is pressed.
@@ -134,16 +289,39 @@
     var values = Object.fromEntries(new FormData(form, event.submitter));
     delete values.version;
     delete values.csrf_token;
-    send("POST", form.action, values);
+    var flagging = form.classList.contains("flag-form");
+    var done = send("POST", form.action, values);
+    // Leave the field the edit came from, so that shortcut keys work again at once.
+    if (document.activeElement && form.contains(document.activeElement)) document.activeElement.blur();
+    if (flagging) {
+      done.then(function () {
+        var comment = document.getElementById("flag-comment");
+        if (comment && document.getElementById("status").querySelector(".status-flagged")) comment.value = "";
+      });
+    }
   });
 
   document.addEventListener("keydown", function (event) {
     var ed = editor();
     if (!ed || event.defaultPrevented || event.isComposing) return;
+    if (typedAhead) {
+      // `e` was pressed and the attribute form is on its way: these keys are meant for it.
+      if (event.key.length === 1 || ["Enter", "Backspace", "Escape"].indexOf(event.key) >= 0) {
+        event.preventDefault();
+        typedAhead.push(event.key);
+      }
+      return;
+    }
     var target = event.target;
     if (target.closest("input, textarea, select, [contenteditable]")) {
-      if (event.key === "Escape") target.blur();
-      return;
+      if (event.key === "Escape") {
+        target.blur();
+      } else if (event.key === "Enter" && target.tagName === "SELECT" && target.form) {
+        // Enter in an attribute's drop-down saves the attributes, as it does in the count field.
+        event.preventDefault();
+        target.form.requestSubmit();
+      }
+      return; // Enter in a form's field submits that form, never the article's status
     }
     var key = event.key;
     if (event.ctrlKey || event.metaKey) {
@@ -166,6 +344,11 @@
     if ((key === "ArrowRight" || key === "ArrowLeft") && !event.shiftKey) {
       event.preventDefault();
       stepMark(key === "ArrowRight" ? 1 : -1);
+      return;
+    }
+    if (key === "i") {
+      event.preventDefault();
+      nextIncomplete();
       return;
     }
     if (key === "Escape") {
@@ -194,29 +377,34 @@
       event.preventDefault();
       document.getElementById("flag-comment").focus();
     } else if (key === "e") {
-      var field = document.querySelector("#span-panel .attrs input, #span-panel .attrs select");
-      if (field) {
-        event.preventDefault();
-        field.focus();
-      }
+      event.preventDefault();
+      editAttributes();
     }
   });
 
-  // Errors that carry no fragment (403, 404, a CSRF 400) and network failures: say so.
+  // Errors that carry no fragment (403, 404, a CSRF 400) and server failures: say so.
   document.addEventListener("htmx:responseError", function (event) {
+    if (isRefresh(event.detail)) return; // handled by the recovery above
     var xhr = event.detail.xhr;
     var page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
     // A 503 from the app (database unavailable) brings its own message: it says whether the edit was saved.
     var own = page.getElementById("message");
-    if (own) {
-      say(own.textContent, "error");
+    var detail = page.querySelector(".error p");
+    var text = own ? own.textContent : detail ? detail.textContent : xhr.status + " " + xhr.statusText;
+    var editing = event.detail.requestConfig.verb !== "get";
+    if (xhr.status >= 500 && editing) {
+      recover(text, "server");
       return;
     }
-    var detail = page.querySelector(".error p");
-    var text = detail ? detail.textContent : xhr.status + " " + xhr.statusText;
-    say((event.detail.requestConfig.verb === "get" ? "" : "Not saved: ") + text, "error");
+    say((editing && !own ? "Not saved: " : "") + text, "error");
   });
-  document.addEventListener("htmx:sendError", function () {
-    say("Not saved: the server could not be reached. Check the connection, then repeat the edit.", "error");
+  document.addEventListener("htmx:sendError", function (event) {
+    if (isRefresh(event.detail)) return;
+    if (event.detail.requestConfig.verb === "get") {
+      say("The server could not be reached. Check the connection, then try again.", "error");
+      return;
+    }
+    // The edit may have been saved before the connection dropped: ask, don't guess.
+    recover("The connection dropped before the server answered, so your last edit may or may not be saved.", "network");
   });
 })();

@@ -12,13 +12,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import Session, select
 
 from annotator.errors import (
+    IncompleteSpans,
     InvalidEdit,
     InvalidSpan,
     NotFound,
@@ -39,7 +40,14 @@ from annotator.models import (
     utcnow,
 )
 from annotator.services.queue import FINISHED
-from annotator.services.workspace import SpanView, StateView, Workspace, has_undoable_edits, load_spans
+from annotator.services.workspace import (
+    SpanView,
+    StateView,
+    Workspace,
+    has_undoable_edits,
+    load_spans,
+    load_workspace,
+)
 from annotator.wording import indefinite
 
 # Statuses an annotator sets by hand (todo and in_progress follow from their edits).
@@ -72,12 +80,19 @@ _LAST_EDIT = (
 _LOG_DELETE = delete(_EDITS).where(_EDITS.c.id == bindparam("edit_id"))
 
 
+# Every part of the page an edit can change.
+EVERYTHING = frozenset({"spans", "status", "progress"})
+
+
 @dataclass(frozen=True)
 class EditResult:
     workspace: Workspace
     message: str | None = None
     # What changed: "spans" (the text and the selected span), "status", "progress" (accepted counts).
     changed: frozenset[str] = frozenset()
+    # The character ranges of the spans the edit removed and added: the page redraws only
+    # the text around them. None: redraw all of it.
+    ranges: tuple[tuple[int, int], ...] | None = None
 
 
 # --- editing ---------------------------------------------------------------------------
@@ -98,6 +113,8 @@ class _Work:
     comment: str | None
     spans: list[SpanView]
     status_before: str = ""
+    # Where spans were removed or added, for EditResult.ranges.
+    ranges: list[tuple[int, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.status_before = self.status
@@ -147,7 +164,12 @@ class _Work:
             changed.add("status")
             if Status.ACCEPTED.value in (self.status, self.status_before):
                 changed.add("progress")
-        return EditResult(self.workspace(selected=selected, can_undo=can_undo), message, frozenset(changed))
+        return EditResult(
+            self.workspace(selected=selected, can_undo=can_undo),
+            message,
+            frozenset(changed),
+            tuple(self.ranges),
+        )
 
 
 @functools.cache
@@ -252,8 +274,10 @@ def _span_edited(
 def _replace_span(work: _Work, old: SpanView | None, new: SpanView | None) -> None:
     if old is not None:
         work.spans = [span for span in work.spans if span.id != old.id]
+        work.ranges.append((old.start, old.end))
     if new is not None:
         work.spans.append(new)
+        work.ranges.append((new.start, new.end))
 
 
 def _set_state(session: Session, work: _Work, status: str, comment: str | None) -> None:
@@ -310,14 +334,14 @@ def add_span(
     session: Session, article_id: int, user: User, *, version: int, start: int, end: int, label: str
 ) -> EditResult:
     """Add a span over ``[start, end)``, widened to whole tokens, to the user's working copy."""
-    from annotator.nlp.tokens import snap, token_bounds
+    from annotator.nlp.tokens import snap, token_bounds_near
 
     _check_label(label)
     with _editing(session, article_id, user, version) as work:
         errors = span_errors(work.text, {"start": start, "end": end, "label": label})
         if errors:
             raise InvalidSpan(f"Not saved: {errors[0]}.")
-        snapped = snap(token_bounds(work.text), start, end)
+        snapped = snap(token_bounds_near(work.text, start, end), start, end)
         if snapped is None:
             raise InvalidSpan("Not saved: the selection holds only spaces; select a word or more.")
         other = work.overlap(*snapped)
@@ -378,7 +402,7 @@ def resize_span(
         )
     with _editing(session, article_id, user, version) as work:
         old = work.span(span_id)
-        bounds = tokens.token_bounds(work.text)
+        bounds = tokens.token_bounds_near(work.text, old.start, old.end)
         start, end = old.start, old.end
         if edge == "start" and direction == "grow":
             start = tokens.previous_start(bounds, old.start)
@@ -469,11 +493,32 @@ def set_status(
     with _editing(session, article_id, user, version) as work:
         if (work.status, work.comment) == (status, comment):
             return EditResult(_unchanged(session, work, None), f"Already {status.replace('_', ' ')}.")
+        if status == Status.ACCEPTED.value:
+            _check_complete(work)
         _log(session, work, EditAction.STATUS)
         _set_state(session, work, status, comment)
         session.commit()
     words = {"accepted": "Accepted", "skipped": "Skipped", "flagged": "Flagged for a reviewer"}
     return work.result(f"{words[status]}.", selected=None, spans=False)
+
+
+# How many incomplete spans a refusal names; the rest are counted.
+MAX_NAMED = 5
+
+
+def _check_complete(work: _Work) -> None:
+    """Refuse to accept a working copy whose CASUALTY spans lack attributes, naming them."""
+    incomplete = sorted((span for span in work.spans if span.missing), key=lambda span: span.start)
+    if not incomplete:
+        return
+    named = "; ".join(f"“{span.text}” needs {', '.join(span.missing)}" for span in incomplete[:MAX_NAMED])
+    more = f"; and {len(incomplete) - MAX_NAMED} more" if len(incomplete) > MAX_NAMED else ""
+    count = f"{len(incomplete)} CASUALTY span{'s' if len(incomplete) != 1 else ''}"
+    raise IncompleteSpans(
+        f"Not accepted: {count} still miss attributes: {named}{more}. "
+        "The first is selected; press e to fill it in, i for the next.",
+        span_id=incomplete[0].id,
+    )
 
 
 def _unchanged(session: Session, work: _Work, selected: int | None) -> Workspace:
@@ -514,6 +559,29 @@ def undo(session: Session, article_id: int, user: User, *, version: int) -> Edit
         spans=last.action != EditAction.STATUS,
         can_undo=can_undo,
     )
+
+
+def saved_state(session: Session, article_id: int, user: User) -> EditResult:
+    """Return the user's working copy as the database holds it, and a sentence saying what was last saved.
+
+    For a page that could not tell whether its last edit arrived: it shows this
+    instead of guessing.
+    """
+    ws = load_workspace(session, article_id, user)
+    if ws.state is None:
+        return EditResult(ws, "You have no saved version of this article yet.", EVERYTHING)
+    state_id = session.execute(
+        select(_STATES.c.id).where(_STATES.c.article_id == article_id, _STATES.c.user_id == user.id)
+    ).scalar_one()
+    last = session.execute(_LAST_EDIT, {"state_id": state_id}).first()
+    if last is None:
+        latest = "no change is saved since you first opened it"
+    else:
+        snapshot = last.after or last.before
+        where = f" “{ws.text[snapshot['start'] : snapshot['end']]}”" if snapshot else ""
+        latest = f"the last saved change is {_describe(last)}{where}, at {last.created_at:%H:%M:%S} UTC"
+    message = f"This is your version as saved on the server, version {ws.state.version}: {latest}."
+    return EditResult(ws, message, EVERYTHING)
 
 
 def _from_snapshot(text: str, snapshot: Mapping[str, Any], *, span_id: int) -> SpanView:

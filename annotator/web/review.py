@@ -19,8 +19,6 @@ from annotator.web.params import bounded_int, fitting_int
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-# Which parts of the page an edit response carries.
-EVERYTHING = frozenset({"spans", "status", "progress"})
 # The names of the controls every edit form carries, which are not the edit's own values.
 CONTROL_FIELDS = frozenset({"csrf_token", "version", "span"})
 
@@ -62,6 +60,7 @@ def _respond(result: edits.EditResult):
             message=result.message,
             message_kind="info",
             changed=result.changed,
+            ranges=result.ranges,
         )
     if result.message:
         flash(result.message, "info")
@@ -84,7 +83,8 @@ def _refused(error):
         get_session(),
         article_id,
         g.user,
-        selected=request.form.get("span", type=fitting_int),
+        # A refused accept selects the first span it names; anything else keeps the selection.
+        selected=getattr(error, "span_id", None) or request.form.get("span", type=fitting_int),
         page=not is_htmx(),
     )
     if is_htmx():
@@ -93,7 +93,8 @@ def _refused(error):
             ws=ws,
             message=str(error),
             message_kind="error",
-            changed=EVERYTHING,
+            changed=edits.EVERYTHING,
+            ranges=None,
         ), status
     flash(str(error), "error")
     return render_template("annotate/article.html", ws=ws), status
@@ -122,7 +123,20 @@ def panel(article_id: int):
         get_session(), article_id, g.user, annotator=request.args.get("annotator"), selected=selected
     )
     if selected is not None and ws.selected is None:
-        abort(404, description="That span is gone (changed in another tab?); reload the page.")
+        if not is_htmx():
+            abort(404, description="That span is gone (changed in another tab?); reload the page.")
+        # The page shows a span this version no longer has: it is stale, so send the version as it is.
+        html = render_template(
+            "annotate/_edit_response.html",
+            ws=ws,
+            message="That span is no longer in this version: it was changed in another tab or window. "
+            "The latest version is shown.",
+            message_kind="error",
+            changed=edits.EVERYTHING,
+            ranges=None,
+        )
+        # Only the out-of-band fragments: the panel's own target is among them.
+        return html, 409, {"HX-Reswap": "none"}
     if not is_htmx():
         return redirect(
             url_for(
@@ -206,6 +220,32 @@ def status(article_id: int):
 def undo(article_id: int):
     """Undo the newest edit."""
     return _respond(edits.undo(get_session(), article_id, g.user, version=_version()))
+
+
+# What a page says before the saved state, by why it asked for it.
+REFRESH_REASONS = {
+    "network": "The connection dropped before the server answered, so it was not known whether your last "
+    "edit was saved.",
+    "server": "The server could not finish your last edit.",
+}
+
+
+@bp.get("/<int:article_id>/refresh")
+def refresh(article_id: int):
+    """Show the user's working copy as saved, after an edit whose answer never arrived."""
+    if not is_htmx():
+        ws = workspace.load_workspace(get_session(), article_id, g.user)
+        return redirect(url_for("annotate.show_article", external_id=ws.external_id), code=303)
+    result = edits.saved_state(get_session(), article_id, g.user)
+    reason = REFRESH_REASONS.get(request.args.get("why", ""), "")
+    return render_template(
+        "annotate/_edit_response.html",
+        ws=result.workspace,
+        message=f"{reason} {result.message}".strip(),
+        message_kind="info",
+        changed=result.changed,
+        ranges=None,
+    )
 
 
 @bp.post("/<int:article_id>/start")

@@ -224,7 +224,7 @@ def test_overlapping_span_gets_a_message_and_nothing_changes(page: Page, model_s
     expect(page.locator("[data-article-id] mark")).to_have_count(len(MODEL_SPANS))
 
 
-def test_an_edit_lost_on_the_network_says_so_and_the_next_try_works(page: Page, model_spans):
+def test_an_edit_lost_on_the_network_says_so_then_shows_what_the_server_holds(page: Page, model_spans):
     log_in(page)
     page.goto(f"/articles/{ARTICLE_ID}")
     mark(page, "Afghan").click()
@@ -232,12 +232,50 @@ def test_an_edit_lost_on_the_network_says_so_and_the_next_try_works(page: Page, 
     # The browser goes offline, so the edit never reaches the server.
     page.context.set_offline(True)
     page.keyboard.press("Delete")
-    expect(page.locator("#message")).to_contain_text("Not saved: the server could not be reached")
-    expect(mark(page, "Afghan")).to_have_count(1)
+    message = page.locator("#message")
+    expect(message).to_contain_text("your last edit may or may not be saved")
+    expect(message).to_contain_text("asking again in")
+    page.keyboard.press("Delete")  # nothing more is sent while the answer is unknown
+    expect(message).to_contain_text("Not sent: waiting for the server")
     page.context.set_offline(False)
+    # The page asks again by itself and shows what the server holds: the edit never arrived.
+    expect(message).to_contain_text(
+        "This is your version as saved on the server, version 0: no change is saved since you first opened it.",
+        timeout=15000,
+    )
+    expect(mark(page, "Afghan")).to_have_count(1)
+    mark(page, "Afghan").click()
     page.keyboard.press("Delete")
     expect(mark(page, "Afghan")).to_have_count(0)
     expect(page.locator("#status .version")).to_have_text("version 1")
+
+
+def test_an_edit_saved_but_whose_answer_was_lost_shows_it_was_saved(page: Page, model_spans):
+    """The connection drops after the server committed: the page must not claim the edit was lost."""
+    log_in(page)
+    page.goto(f"/articles/{ARTICLE_ID}")
+    mark(page, "Afghan").click()
+    expect(page.locator("#span-panel")).to_contain_text("“Afghan”")
+
+    def deliver_then_drop(route):
+        route.fetch()  # the server gets the edit and commits it
+        route.abort("connectionreset")  # but the browser never hears back
+
+    page.route("**/review/*/delete", deliver_then_drop)
+    page.keyboard.press("Delete")
+    message = page.locator("#message")
+    expect(message).to_contain_text(
+        "This is your version as saved on the server, version 1: the last saved change is deleting an ACTOR "
+        "span “Afghan”",
+        timeout=15000,
+    )
+    expect(message).to_contain_text("The connection dropped before the server answered")
+    expect(mark(page, "Afghan")).to_have_count(0)
+    expect(page.locator("#status .version")).to_have_text("version 1")
+    page.unroute("**/review/*/delete")
+    page.keyboard.press("Control+z")  # and the next edit goes out with the right version
+    expect(mark(page, "Afghan")).to_have_count(1)
+    expect(page.locator("#status .version")).to_have_text("version 2")
 
 
 def test_an_edit_on_a_locked_database_says_it_was_not_saved_and_the_retry_works(page: Page, model_spans):
@@ -253,13 +291,16 @@ def test_an_edit_on_a_locked_database_says_it_was_not_saved_and_the_retry_works(
     try:
         writer.execute("BEGIN EXCLUSIVE")
         page.keyboard.press("Delete")
-        expect(page.locator("#message")).to_have_text(
-            "The database is unavailable, so your last edit was not saved. Retry it in a moment."
+        # The 503 says so, then the page shows what the server holds: nothing was saved.
+        expect(page.locator("#message")).to_contain_text(
+            "The server could not finish your last edit. This is your version as saved on the server, "
+            "version 0: no change is saved since you first opened it.",
+            timeout=15000,
         )
-        expect(page.locator("#message")).to_have_class(re.compile(r"\bmessage-error\b"))
         expect(mark(page, "Afghan")).to_have_count(1)
     finally:
         writer.close()
+    mark(page, "Afghan").click()
     page.keyboard.press("Delete")
     expect(mark(page, "Afghan")).to_have_count(0)
     expect(page.locator("#status .version")).to_have_text("version 1")
@@ -271,15 +312,35 @@ def test_edit_from_a_stale_tab_is_refused_and_the_tab_refreshed(page: Page, mode
     other = page.context.new_page()
     other.goto(f"/articles/{ARTICLE_ID}")
 
+    mark(page, "Taliban").click()
+    page.keyboard.press("Delete")
+    expect(mark(page, "Taliban")).to_have_count(0)
+
+    # The stale tab still shows Taliban; an edit of another span is refused and the tab refreshed.
+    mark(other, "Afghan").click()
+    expect(other.locator("#span-panel")).to_contain_text("“Afghan”")
+    other.keyboard.press("2")
+    expect(other.locator("#message")).to_contain_text("changed in another tab or window")
+    expect(mark(other, "Taliban")).to_have_count(0)  # the refreshed text shows the other tab's delete
+    expect(mark(other, "Afghan")).to_have_attribute("data-label", "ACTOR")  # the refused edit did nothing
+    expect(other.locator("#status .version")).to_have_text("version 1")
+    other.close()
+
+
+def test_clicking_a_span_deleted_in_another_tab_refreshes_the_tab(page: Page, model_spans):
+    log_in(page)
+    page.goto(f"/articles/{ARTICLE_ID}")
+    other = page.context.new_page()
+    other.goto(f"/articles/{ARTICLE_ID}")
     mark(page, "Afghan").click()
     page.keyboard.press("Delete")
     expect(mark(page, "Afghan")).to_have_count(0)
 
     mark(other, "Afghan").click()
-    other.keyboard.press("2")
     expect(other.locator("#message")).to_contain_text("changed in another tab or window")
-    expect(mark(other, "Afghan")).to_have_count(0)  # the refreshed text shows the other tab's delete
+    expect(mark(other, "Afghan")).to_have_count(0)
     expect(other.locator("#status .version")).to_have_text("version 1")
+    expect(other.locator("#span-panel")).to_contain_text("Select text with the mouse")
     other.close()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlmodel import select
 
@@ -18,6 +16,7 @@ from tests.web.review_helpers import (
     form_post,
     hx_post,
     make_review_article,
+    oob_ids,
     span_id,
     state,
     working_copy,
@@ -41,11 +40,6 @@ def url(article, action: str) -> str:
     return f"/review/{article.id}/{action}"
 
 
-def oob_ids(html: str) -> list[str]:
-    """Return the ids of the out-of-band fragments of an edit response, in order."""
-    return re.findall(r'<\w+[^>]*?\sid="([^"]+)"[^>]*hx-swap-oob="true"', html)
-
-
 def nothing_saved(db_session, article, before):
     assert working_copy(db_session, article, "ann") == before
     assert state(db_session, article, "ann").version == 0
@@ -62,7 +56,7 @@ def test_add_returns_only_the_changed_fragments_and_saves(client, opened, db_ses
     assert response.status_code == 200
     assert "HX-Request" in response.headers["Vary"]
     assert "<html" not in html
-    assert oob_ids(html) == ["article-text", "span-panel", "status", "message"]
+    assert oob_ids(html) == ["chunk-0", "span-panel", "status", "message"]
     assert article_text(html).text == TEXT
     assert find(html, "id", "status").attrs["data-version"] == "1"
     assert find(html, "id", "message").text == "Added ACTOR “Monday”."
@@ -451,3 +445,123 @@ def test_bad_input_for_an_unknown_article_is_404(client, auth, htmx):
     post = hx_post if htmx else form_post
     response = post(client, "/review/999/spans", start="x", end="3", label="ACTOR", version="0")
     assert response.status_code == 404
+
+
+# --- accepting needs complete casualties -------------------------------------------------------------
+
+
+def test_accept_is_refused_while_a_casualty_lacks_attributes(client, opened, db_session):
+    start, end = at("Monday")  # a new CASUALTY span: no attributes yet
+    hx_post(client, url(opened, "spans"), start=start, end=end, label="CASUALTY", version=0)
+    before = working_copy(db_session, opened, "ann")
+    response = hx_post(client, url(opened, "status"), status="accepted", version=1)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert (
+        "Not accepted: 1 CASUALTY span still miss attributes: “Monday” needs count, qualifier, outcome, group"
+        in html
+    )
+    assert 'data-incomplete="count qualifier outcome group"' in html
+    # The first incomplete span is selected, ready for the `e` key.
+    panel = find(html, "id", "span-panel")
+    assert panel.attrs["data-span-id"] == str(span_id(db_session, opened, "ann", "Monday"))
+    assert state(db_session, opened, "ann").status == "in_progress"
+    assert working_copy(db_session, opened, "ann") == before
+    # Skipping and flagging are still allowed.
+    assert hx_post(client, url(opened, "status"), status="skipped", version=1).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("attrs", "accepted"),
+    [
+        ({"count": "3", "qualifier": "exact", "outcome": "killed", "group": "civilian"}, True),
+        ({"count": "", "qualifier": "vague", "outcome": "killed", "group": "civilian"}, True),
+        ({"count": "", "qualifier": "exact", "outcome": "killed", "group": "civilian"}, False),
+        ({"count": "3", "qualifier": "exact", "outcome": "", "group": "civilian"}, False),
+        ({"count": "3", "qualifier": "exact", "outcome": "killed", "group": ""}, False),
+    ],
+)
+def test_a_count_may_be_missing_only_when_the_figure_is_vague(client, opened, db_session, attrs, accepted):
+    start, end = at("Monday")
+    hx_post(client, url(opened, "spans"), start=start, end=end, label="CASUALTY", version=0)
+    monday = span_id(db_session, opened, "ann", "Monday")
+    assert hx_post(client, url(opened, "attrs"), span=monday, version=1, **attrs).status_code == 200
+    response = hx_post(client, url(opened, "status"), status="accepted", version=2)
+    assert response.status_code == (200 if accepted else 422)
+
+
+def test_a_plain_form_accept_is_refused_with_the_page_and_the_span_selected(client, opened, db_session):
+    start, end = at("Monday")
+    hx_post(client, url(opened, "spans"), start=start, end=end, label="CASUALTY", version=0)
+    response = form_post(client, url(opened, "status"), status="accepted", version=1)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "<html" in html and "still miss attributes" in html
+    assert find(html, "id", "span-panel").attrs["data-span-id"] == str(
+        span_id(db_session, opened, "ann", "Monday")
+    )
+
+
+# --- when the page could not tell whether an edit was saved ---------------------------------------------
+
+
+def test_refresh_says_what_the_server_holds_after_a_lost_answer(client, opened, db_session):
+    start, end = at("Monday")
+    hx_post(client, url(opened, "spans"), start=start, end=end, label="ACTOR", version=0)
+    response = client.get(url(opened, "refresh") + "?why=network", headers=HTMX)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert oob_ids(html) == ["article-text", "span-panel", "status", "progress", "message"]
+    message = find(html, "id", "message").text
+    assert message.startswith("The connection dropped before the server answered")
+    assert (
+        "This is your version as saved on the server, version 1: the last saved change is adding an ACTOR span “Monday”"
+        in message
+    )
+    assert find(html, "id", "status").attrs["data-version"] == "1"
+    assert client.get(url(opened, "refresh")).status_code == 303  # without htmx: the page
+
+
+def test_refresh_before_any_edit_says_nothing_was_saved(client, opened):
+    html = client.get(url(opened, "refresh") + "?why=server", headers=HTMX).get_data(as_text=True)
+    assert (
+        "The server could not finish your last edit. This is your version as saved on the server, version 0: no change is saved since you first opened it."
+        in html
+    )
+
+
+# --- long articles: an edit sends the chunks it touched, not the text ------------------------------------
+
+
+def test_an_edit_of_a_long_article_sends_only_the_chunks_it_touched(client, auth, db_session):
+    from annotator.services.chunks import cuts
+    from tests.factories import make_article
+
+    text = (TEXT + "\n\n") * 600  # about 80,000 characters
+    long = make_article(db_session, external_id="long", text=text)
+    auth.login()
+    client.get("/articles/long")
+    start = text.index("Monday", len(text) // 2)
+    response = hx_post(
+        client, f"/review/{long.id}/spans", start=start, end=start + 6, label="ACTOR", version=0
+    )
+    html = response.get_data(as_text=True)
+    chunks_sent = [each for each in oob_ids(html) if each.startswith("chunk-")]
+    assert len(cuts(text)) > 30 and 1 <= len(chunks_sent) <= 2
+    assert len(html) < 12_000 < len(text)
+    sent = article_text(html)
+    assert sent.text in text and "Monday" in [m["text"] for m in sent.marks]
+
+
+def test_resizing_next_to_a_flag_takes_the_whole_flag(client, auth, db_session):
+    from tests.factories import make_article, make_span
+
+    text = "Crowds waved 🇦🇫 flags in Kabul."
+    article = make_article(db_session, external_id="flags", text=text)
+    make_span(db_session, article, start=7, end=12, label="ACTOR", origin="model")
+    auth.login()
+    client.get("/articles/flags")
+    waved = span_id(db_session, article, "ann", "waved")
+    response = hx_post(client, f"/review/{article.id}/resize", span=waved, move="grow-end", version=0)
+    assert response.status_code == 200
+    assert [m["text"] for m in article_text(response.get_data(as_text=True)).marks] == ["waved 🇦🇫"]

@@ -15,6 +15,7 @@ from tests.web.review_helpers import (
     find,
     form_post,
     make_review_article,
+    oob_ids,
     span_id,
     state,
     working_copy,
@@ -237,14 +238,24 @@ def test_panel_without_htmx_goes_to_the_page_with_the_span_selected(client, auth
     assert find(html, "id", "span-panel").attrs["data-span-id"] == str(taliban)
 
 
-def test_panel_for_a_span_not_in_my_copy_is_404(client, auth, other_client, article, db_session):
+def test_panel_for_a_span_not_in_my_copy_refreshes_a_stale_page(
+    client, auth, other_client, article, db_session
+):
     bob_client, bob = other_client
     bob.login("bob")
     bob_client.get("/articles/helmand/1")
     auth.login()
     client.get("/articles/helmand/1")
     theirs = span_id(db_session, article, "bob", "Taliban")
-    assert client.get(f"/review/{article.id}/panel?span={theirs}", headers=HTMX).status_code == 404
+    # The page shows a span my version does not have: it is stale, and gets my version as it is.
+    stale = client.get(f"/review/{article.id}/panel?span={theirs}", headers=HTMX)
+    assert stale.status_code == 409
+    assert stale.headers["HX-Reswap"] == "none"
+    html = stale.get_data(as_text=True)
+    assert "changed in another tab or window" in html
+    assert oob_ids(html) == ["article-text", "span-panel", "status", "progress", "message"]
+    assert article_text(html).text == TEXT
+    assert client.get(f"/review/{article.id}/panel?span={theirs}").status_code == 404  # without htmx
     mine = span_id(db_session, article, "ann", "Taliban")
     assert (
         bob_client.get(f"/review/{article.id}/panel?span={mine}&annotator=ann", headers=HTMX).status_code
