@@ -228,6 +228,15 @@ def _ended(count: int) -> str:
     return f"ended {count} session{'s' if count != 1 else ''}"
 
 
+def _change_user(change: Callable, *args):
+    """Run a user change of services.users in a session; its errors become one line."""
+    with session_scope(get_engine()) as session:
+        try:
+            return change(session, *args)
+        except (NotFound, ValueError) as error:
+            raise click.ClickException(str(error)) from error
+
+
 @user.command("password")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
@@ -236,12 +245,7 @@ def user_password(name: str, password_stdin: bool) -> None:
     """Give a user a new password and end their sessions."""
     from annotator.services.users import set_password
 
-    password = _read_password(password_stdin)
-    with session_scope(get_engine()) as session:
-        try:
-            ended = set_password(session, name, password)
-        except (NotFound, ValueError) as error:
-            raise click.ClickException(str(error)) from error
+    ended = _change_user(set_password, name, _read_password(password_stdin))
     click.echo(f"New password for {name!r}; {_ended(ended)}.")
 
 
@@ -253,11 +257,7 @@ def user_role(name: str, role: str) -> None:
     """Give a user another role and end their sessions."""
     from annotator.services.users import set_role
 
-    with session_scope(get_engine()) as session:
-        try:
-            old, ended = set_role(session, name, role)
-        except NotFound as error:
-            raise click.ClickException(str(error)) from error
+    old, ended = _change_user(set_role, name, role)
     if old == role:
         click.echo(f"{name!r} is already {role}; nothing changed.")
     else:
@@ -271,12 +271,7 @@ def user_deactivate(name: str) -> None:
     """Stop a user from logging in and end their sessions; their work is kept."""
     from annotator.services.users import set_active
 
-    with session_scope(get_engine()) as session:
-        try:
-            ended = set_active(session, name, False)
-        except NotFound as error:
-            raise click.ClickException(str(error)) from error
-    click.echo(f"{name!r} is deactivated; {_ended(ended)}.")
+    click.echo(f"{name!r} is deactivated; {_ended(_change_user(set_active, name, False))}.")
 
 
 @user.command("activate")
@@ -286,11 +281,7 @@ def user_activate(name: str) -> None:
     """Let a deactivated user log in again."""
     from annotator.services.users import set_active
 
-    with session_scope(get_engine()) as session:
-        try:
-            set_active(session, name, True)
-        except NotFound as error:
-            raise click.ClickException(str(error)) from error
+    _change_user(set_active, name, True)
     click.echo(f"{name!r} may log in again.")
 
 

@@ -374,18 +374,10 @@ def promote(
 ) -> tuple[GoldChange, GoldRevision]:
     """Make ``annotator``'s version the article's gold, as confirmed against revision ``replaces``; commit."""
     change = plan_promotion(session, article_id, reviewer, annotator)
-    reason = _confirm(change, reason=reason, replaces=replaces)
-    revision = record_revision(
-        session,
-        article_id,
-        change.spans,
-        action=GoldAction.PROMOTE,
-        source=f"{Origin.ANNOTATOR.value}:{annotator}",
-        reason=reason,
-        user_id=reviewer.id,
+    source = f"{Origin.ANNOTATOR.value}:{annotator}"
+    return change, _apply(
+        session, change, reviewer, GoldAction.PROMOTE, source, reason=reason, replaces=replaces
     )
-    _commit_or_stale(session, change)
-    return change, revision
 
 
 def restore(
@@ -393,18 +385,35 @@ def restore(
 ) -> tuple[GoldChange, GoldRevision]:
     """Make an earlier revision the article's gold again (as a new revision), as confirmed; commit."""
     change = plan_restore(session, article_id, reviewer, revision)
+    source = f"revision {revision}"
+    return change, _apply(
+        session, change, reviewer, GoldAction.RESTORE, source, reason=reason, replaces=replaces
+    )
+
+
+def _apply(
+    session: Session,
+    change: GoldChange,
+    reviewer: User,
+    action: GoldAction,
+    source: str,
+    *,
+    reason: str | None,
+    replaces: int,
+) -> GoldRevision:
+    """Check a confirmed change against the gold as it is now, append its revision and commit."""
     reason = _confirm(change, reason=reason, replaces=replaces)
-    new = record_revision(
+    revision = record_revision(
         session,
-        article_id,
+        change.article_id,
         change.spans,
-        action=GoldAction.RESTORE,
-        source=f"revision {revision}",
+        action=action,
+        source=source,
         reason=reason,
         user_id=reviewer.id,
     )
     _commit_or_stale(session, change)
-    return change, new
+    return revision
 
 
 def _commit_or_stale(session: Session, change: GoldChange) -> None:

@@ -56,8 +56,8 @@ def promote(article_id: int):
         change = gold_revisions.plan_promotion(get_session(), article_id, g.user, annotator)
         return _confirm_page(change, status=_status(error), message=str(error), reason=reason)
     flash(
-        f"{change.incoming.capitalize()} ({len(change.spans)} spans) is now the gold of this article "
-        f"(revision {revision.revision}); the gold it replaced is kept in the history.",
+        f"The gold of this article is now {change.incoming} ({len(change.spans)} spans), as revision "
+        f"{revision.revision}; the gold it replaced is kept in the history.",
         "info",
     )
     return redirect(

@@ -91,7 +91,7 @@ def test_confirming_replaces_the_gold_and_keeps_the_old_one(app, db_session, art
         (2, "promote", "annotator:ann"),
     ]
     assert [(s["start"], s["end"], s["label"]) for s in revisions[0].spans] == [s[:3] for s in imported_gold]
-    assert "is now the gold of this article (revision 2)" in rev.get(response.headers["Location"]).get_data(
+    assert "The gold of this article is now ann&#39;s version (4 spans), as revision 2" in rev.get(response.headers["Location"]).get_data(
         as_text=True
     )
 
