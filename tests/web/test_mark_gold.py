@@ -91,9 +91,9 @@ def test_confirming_replaces_the_gold_and_keeps_the_old_one(app, db_session, art
         (2, "promote", "annotator:ann"),
     ]
     assert [(s["start"], s["end"], s["label"]) for s in revisions[0].spans] == [s[:3] for s in imported_gold]
-    assert "The gold of this article is now ann&#39;s version (4 spans), as revision 2" in rev.get(response.headers["Location"]).get_data(
-        as_text=True
-    )
+    assert "The gold of this article is now ann&#39;s version (4 spans), as revision 2" in rev.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
 
 
 def test_a_version_that_is_not_accepted_needs_a_reason(app, db_session, article, imported_gold):
