@@ -97,3 +97,40 @@ def test_upgrade_from_the_first_revision_keeps_the_data(empty_engine):
     with Session(empty_engine) as session:
         article = session.exec(select(Article)).one()
     assert (article.external_id, article.text, article.preannotated_with) == ("old", "Kabul", None)
+
+
+def test_upgrade_to_gold_revisions_keeps_gold_and_the_edit_log(empty_engine):
+    """0004: stored gold becomes revision 1; edit log rows stay (without the span ids undo no longer uses)."""
+    from annotator.models import GoldRevision, SpanEdit
+
+    upgrade(empty_engine, "0003")
+    with empty_engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO article (external_id, text, content_hash, meta, imported_at) "
+            "VALUES ('old', 'Kabul was shelled', 'h', '{}', CURRENT_TIMESTAMP)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO user_account (username, password_hash, role, created_at) "
+            "VALUES ('ann', 'x', 'annotator', CURRENT_TIMESTAMP)"
+        )
+        connection.exec_driver_sql(
+            'INSERT INTO span (article_id, start, "end", label, attrs, origin, created_at, updated_at) '
+            "VALUES (1, 0, 5, 'LOCATION', '{}', 'gold', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO annotation_state (article_id, user_id, status, version, created_at, updated_at) "
+            "VALUES (1, 1, 'in_progress', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO span_edit (state_id, version, action, span_id, status_before, created_at) "
+            "VALUES (1, 1, 'status', NULL, 'todo', CURRENT_TIMESTAMP)"
+        )
+    upgrade(empty_engine)
+    with Session(empty_engine) as session:
+        revision = session.exec(select(GoldRevision)).one()
+        assert (revision.article_id, revision.revision, revision.action) == (1, 1, "import")
+        assert revision.spans == [{"start": 0, "end": 5, "label": "LOCATION", "attrs": {}}]
+        assert session.exec(select(SpanEdit.action)).all() == ["status"]
+        from annotator.models import User
+
+        assert session.exec(select(User.is_active)).all() == [True]
