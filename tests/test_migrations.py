@@ -100,8 +100,12 @@ def test_upgrade_from_the_first_revision_keeps_the_data(empty_engine):
 
 
 def test_upgrade_to_gold_revisions_keeps_gold_and_the_edit_log(empty_engine):
-    """0004: stored gold becomes revision 1; edit log rows stay (without the span ids undo no longer uses)."""
-    from annotator.models import GoldRevision, SpanEdit
+    """0004: stored gold becomes revision 1; users' work and edit logs stay.
+
+    On SQLite, adding a column to user_account copies the table and drops the original; with
+    foreign keys on, that drop deleted every annotator's states, spans and edit log (cascade).
+    """
+    from annotator.models import GoldRevision, Span, SpanEdit
 
     upgrade(empty_engine, "0003")
     with empty_engine.begin() as connection:
@@ -118,6 +122,10 @@ def test_upgrade_to_gold_revisions_keeps_gold_and_the_edit_log(empty_engine):
             "VALUES (1, 0, 5, 'LOCATION', '{}', 'gold', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
         )
         connection.exec_driver_sql(
+            'INSERT INTO span (article_id, start, "end", label, attrs, origin, owner_id, created_at, updated_at) '
+            "VALUES (1, 0, 5, 'ACTOR', '{}', 'annotator', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+        connection.exec_driver_sql(
             "INSERT INTO annotation_state (article_id, user_id, status, version, created_at, updated_at) "
             "VALUES (1, 1, 'in_progress', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
         )
@@ -131,6 +139,7 @@ def test_upgrade_to_gold_revisions_keeps_gold_and_the_edit_log(empty_engine):
         assert (revision.article_id, revision.revision, revision.action) == (1, 1, "import")
         assert revision.spans == [{"start": 0, "end": 5, "label": "LOCATION", "attrs": {}}]
         assert session.exec(select(SpanEdit.action)).all() == ["status"]
+        assert session.exec(select(Span.label).where(Span.origin == "annotator")).all() == ["ACTOR"]
         from annotator.models import User
 
         assert session.exec(select(User.is_active)).all() == [True]
