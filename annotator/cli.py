@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from annotator import create_app, resource_dir
 from annotator.config import ConfigError, settings_help
 from annotator.db import current_revision, get_engine, head_revision, session_scope, upgrade
-from annotator.errors import BadImport, NotFound, UserExists
+from annotator.errors import BadImport, ModelNotFound, NotFound, UserExists
 from annotator.models import Role
 
 
@@ -30,6 +30,8 @@ class _AnnotatorGroup(click.Group):
             return super().invoke(ctx)
         except ConfigError as error:
             raise click.ClickException(f"bad setting {error}") from error
+        except ModelNotFound as error:
+            raise click.ClickException(str(error)) from error
         except (OperationalError, DBAPIError) as error:
             app = ctx.find_object(ScriptInfo).load_app()
             reason = (str(error.orig or error).strip().splitlines() or [type(error).__name__])[0]

@@ -72,3 +72,7 @@ class LoginThrottled(AnnotatorError):
             "Too many failed logins for this account or from this address. "
             f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         )
+
+
+class ModelNotFound(AnnotatorError):
+    """A spaCy model named by a setting or an option cannot be loaded."""

@@ -135,3 +135,21 @@ def test_the_installed_command_prints_no_traceback_on_an_empty_database(tmp_path
         )
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["preannotate", "--model", "no_such_model"],
+        ["evaluate", "--gold", str(DATA / "001_142b807c3f101f15.jsonl"), "--pred", "pipeline:no_such_model"],
+    ],
+    ids=["preannotate", "evaluate"],
+)
+def test_a_model_that_cannot_be_loaded_is_one_line(args, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANNOTATOR_DATABASE_URL", f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    monkeypatch.setenv("ANNOTATOR_SECRET_KEY", "k")
+    CliRunner().invoke(main, ["import", str(DATA / "001_142b807c3f101f15.jsonl")])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "Error: cannot load the spaCy model 'no_such_model': [E050]" in result.output
+    assert "Traceback" not in result.output

@@ -13,6 +13,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from annotator.errors import ModelNotFound
 from annotator.labels import CASUALTY, LABELS
 from annotator.nlp.extensions import PIPELINE_VERSION
 
@@ -59,7 +60,13 @@ def load_pipeline(*, model: str | None = None, exclude: Iterable[str] = UNUSED_C
     Components in ``exclude`` are not loaded at all.
     """
     name = model or default_model_name()
-    nlp = spacy.load(name, exclude=list(exclude))
+    try:
+        nlp = spacy.load(name, exclude=list(exclude))
+    except OSError as error:  # spaCy's E050 and E053: no such package or folder, or a broken one
+        raise ModelNotFound(
+            f"cannot load the spaCy model {name!r}: {str(error).splitlines()[0]} "
+            "(install it with pip, or name a folder saved with nlp.to_disk)"
+        ) from error
     for component in COMPONENTS:
         if component not in nlp.pipe_names:
             nlp.add_pipe(component, last=True)
