@@ -96,7 +96,9 @@ def _check_csrf() -> None:
 def _here() -> str:
     """Return this request's URL as url_for builds it, so odd article ids survive the round trip."""
     if request.method == "GET" and request.endpoint:
-        return url_for(request.endpoint, **(request.view_args or {}), **request.args.to_dict())
+        # url_for reads names starting with "_" as its own options; a query string may not set them.
+        query = {key: value for key, value in request.args.items() if not key.startswith("_")}
+        return url_for(request.endpoint, **{**query, **(request.view_args or {})})
     return request.full_path.rstrip("?")
 
 
