@@ -245,7 +245,9 @@ def test_the_accuracy_page_names_a_source_with_the_right_article(client, auth, d
     assert "without an annotator:ann2 version" in html
 
 
-@pytest.mark.parametrize("query", ["?external_id=other", "?_method=POST", "?_external=1&_anchor=x", "?page=2"])
+@pytest.mark.parametrize(
+    "query", ["?external_id=other", "?_method=POST", "?_external=1&_anchor=x", "?page=2"]
+)
 def test_a_logged_out_visit_with_any_query_string_is_sent_to_login(client, db_session, query):
     make_article(db_session, external_id="a1")
     response = client.get(f"/articles/a1{query}")
