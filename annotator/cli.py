@@ -287,6 +287,79 @@ def user_activate(name: str) -> None:
     click.echo(f"{name!r} may log in again.")
 
 
+# --- project settings and assignments ---------------------------------------------
+
+
+@main.group()
+def config() -> None:
+    """Show and change the project settings (annotators per article, claims, what annotators see)."""
+
+
+@config.command("show")
+@with_database
+def config_show() -> None:
+    """List every project setting with its value and what it does."""
+    from annotator.services.settings import describe, load_settings
+
+    with session_scope(get_engine()) as session:
+        rows = describe(load_settings(session))
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, help_text in rows:
+        click.echo(f"{name:<{width}}  {value:<6}  {help_text}")
+
+
+@config.command("set")
+@click.argument("key")
+@click.argument("value")
+@with_database
+def config_set(key: str, value: str) -> None:
+    """Change a project setting, e.g. `annotator config set annotators_per_article 2`."""
+    from annotator.services.settings import BadSetting, describe, load_settings, set_setting
+
+    with session_scope(get_engine()) as session:
+        try:
+            set_setting(session, key, value)
+        except BadSetting as error:
+            raise click.ClickException(str(error)) from error
+        shown = dict((name, text) for name, text, _ in describe(load_settings(session)))
+    click.echo(f"{key} = {shown[key]}")
+
+
+@main.command()
+@click.option("--annotator", "annotator", required=True, metavar="NAME", help="Who gets the articles.")
+@click.option(
+    "--ids",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of article ids, one per line.",
+)
+@click.option("--count", type=click.IntRange(1), help="The next COUNT articles of their queue.")
+@with_database
+def assign(annotator: str, ids: Path | None, count: int | None) -> None:
+    """Give articles to an annotator, for a calibration round: they come first in their queue.
+
+    Assigned articles count toward the annotators an article needs, and an
+    assignment may exceed that number: it says so when it does.
+    """
+    from annotator.services.assignment import assign as run_assign
+    from annotator.services.settings import load_settings
+
+    if (ids is None) == (count is None):
+        raise click.UsageError("give either --ids FILE or --count K")
+    external_ids = None
+    if ids is not None:
+        try:
+            external_ids = ids.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as error:
+            raise click.ClickException(f"{ids}: not valid UTF-8") from error
+    with session_scope(get_engine()) as session:
+        settings = load_settings(session)
+        try:
+            result = run_assign(session, settings, annotator, external_ids=external_ids, count=count)
+        except NotFound as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(result.describe(settings))
+
+
 # --- serving -----------------------------------------------------------------
 
 DEMO_USER = "demo"

@@ -142,7 +142,13 @@ class AnnotationState(SQLModel, table=True):
     version: int = Field(default=0)
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
+    # The last edit (or claim): a claim untouched for the claim timeout lapses.
     updated_at: datetime = Field(default_factory=utcnow)
+    # When this annotator took the article from the queue (Next, or their first edit); None:
+    # they only opened it, and do not count toward the article's annotators.
+    claimed_at: datetime | None = Field(default=None)
+    # When an admin assigned the article to them: such a claim never lapses, and may exceed N.
+    assigned_at: datetime | None = Field(default=None)
 
     __table_args__ = (
         UniqueConstraint("user_id", "article_id", name="uq_state_user_article"),
@@ -153,7 +159,20 @@ class AnnotationState(SQLModel, table=True):
         CheckConstraint("version >= 0", name="ck_state_version_nonnegative"),
         # "Next article for this annotator": one lookup on (user, status) in article order.
         Index("ix_state_user_status_article", "user_id", "status", "article_id"),
+        # "Who works on this article": the count that keeps an article to its N annotators.
+        Index("ix_state_article_status", "article_id", "status"),
     )
+
+
+class ProjectSetting(SQLModel, table=True):
+    """One project setting (see services/settings.py for the names, types and defaults)."""
+
+    __tablename__ = "project_setting"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: Any = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
 
 
 class GoldAction(enum.StrEnum):

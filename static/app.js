@@ -333,11 +333,11 @@
     }
     if (event.altKey) return;
     if (key === "n") {
-      var next = document.getElementById("next-article");
+      var next = document.getElementById("next-form");
       if (next) {
         event.preventDefault();
         // Leave only once every edit sent so far has been answered.
-        queue.then(function () { window.location.assign(next.href); });
+        queue.then(function () { next.submit(); });
       }
       return;
     }

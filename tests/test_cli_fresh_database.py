@@ -28,11 +28,15 @@ COMMANDS = {
     ("preannotate",): [],
     ("demo",): ["--no-serve"],
     ("serve",): ["--port", "0"],
+    ("config", "show"): [],
+    ("config", "set"): ["annotators_per_article", "2"],
+    ("assign",): ["--annotator", "nobody", "--count", "1"],
 }
 # They load the spaCy model: slower, so marked as such.
 MODEL_COMMANDS = {("preannotate",), ("demo",)}
 # db check's whole purpose is to fail on an empty database, in one line.
 EXPECTED_FAILURES = {
+    ("assign",),
     ("db", "check"),
     ("user", "password"),
     ("user", "role"),

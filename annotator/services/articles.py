@@ -8,6 +8,8 @@ from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
 from annotator.models import AnnotationState, Article, Status
+from annotator.services.assignment import claim_params, holders_of, required_of
+from annotator.services.settings import ProjectSettings
 
 
 @dataclass(frozen=True)
@@ -16,16 +18,36 @@ class ArticleRow:
     preview: str
     length: int
     status: str
+    # The team: accepted versions, annotators holding it (accepted included), and how many it needs.
+    accepted: int = 0
+    holders: int = 0
+    required: int = 1
+
+    @property
+    def complete(self) -> bool:
+        return self.accepted >= self.required
 
 
-def list_articles(session: Session, user_id: int, *, limit: int = 100, offset: int = 0) -> list[ArticleRow]:
-    """Return a page of articles with this user's status on each, in import order."""
+def list_articles(
+    session: Session, user_id: int, settings: ProjectSettings, *, limit: int = 100, offset: int = 0
+) -> list[ArticleRow]:
+    """Return a page of articles with this user's status and the team's on each, in import order."""
+    others = AnnotationState.__table__.alias("accepted_state")
+    accepted = (
+        select(func.count())
+        .select_from(others)
+        .where(others.c.article_id == Article.id, others.c.status == Status.ACCEPTED.value)
+        .scalar_subquery()
+    )
     statement = (
         select(
             Article.external_id,
             func.substr(Article.text, 1, 160),
             func.length(Article.text),
             AnnotationState.status,
+            accepted,
+            holders_of(Article.id),
+            required_of(Article.id),
         )
         .outerjoin(
             AnnotationState,
@@ -35,9 +57,10 @@ def list_articles(session: Session, user_id: int, *, limit: int = 100, offset: i
         .limit(limit)
         .offset(offset)
     )
+    rows = session.execute(statement, claim_params(settings))
     return [
-        ArticleRow(external_id, preview, length, status or Status.TODO.value)
-        for external_id, preview, length, status in session.exec(statement)
+        ArticleRow(external_id, preview, length, status or Status.TODO.value, done, holding, required)
+        for external_id, preview, length, status, done, holding, required in rows
     ]
 
 

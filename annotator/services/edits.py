@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import and_, bindparam, case, delete, insert, null, update
 from sqlmodel import Session, select
 
 from annotator.errors import (
@@ -39,7 +39,8 @@ from annotator.models import (
     User,
     utcnow,
 )
-from annotator.services.queue import FINISHED
+from annotator.services.assignment import FINISHED, FullyStaffed, claim_params, lock_article, room_for
+from annotator.services.settings import load_settings
 from annotator.services.workspace import (
     SpanView,
     StateView,
@@ -52,6 +53,8 @@ from annotator.wording import indefinite
 
 # Statuses an annotator sets by hand (todo and in_progress follow from their edits).
 CHOSEN = FINISHED
+# Statuses that give the article back to the pool.
+RELEASED = (Status.SKIPPED.value, Status.FLAGGED.value)
 MAX_COMMENT = 2000
 
 # Core statements of the edits, run with a dict of values each (the SET clause follows the dict).
@@ -187,7 +190,22 @@ def _bump_statement():
             state.user_id == bindparam("the_user"),
             state.version == bindparam("seen"),
         )
-        .values(version=state.version + 1, updated_at=bindparam("now"))
+        .values(
+            version=state.version + 1,
+            updated_at=bindparam("now"),
+            # An unfinished, unassigned claim untouched since :cutoff has lapsed (SET sees the old row).
+            claimed_at=case(
+                (
+                    and_(
+                        state.status != Status.ACCEPTED.value,
+                        state.assigned_at.is_(None),
+                        state.updated_at <= bindparam("cutoff"),
+                    ),
+                    null(),
+                ),
+                else_=state.claimed_at,
+            ),
+        )
         .returning(
             state.id,
             state.version,
@@ -195,6 +213,7 @@ def _bump_statement():
             state.comment,
             of_article(_ARTICLES.c.external_id),
             of_article(_ARTICLES.c.text),
+            state.claimed_at,
         )
     )
 
@@ -207,9 +226,19 @@ def _current_version_statement():
 
 
 def _begin(session: Session, article_id: int, user: User, seen: int) -> _Work:
-    """Bump the version of the user's state if it is still ``seen``, and load the working copy."""
+    """Bump the version of the user's state if it is still ``seen``, make sure they hold the article, load the copy."""
+    settings = load_settings(session)
+    now = utcnow()
+    params = claim_params(settings, now)
     bumped = session.execute(
-        _bump_statement(), {"the_article": article_id, "the_user": user.id, "seen": seen, "now": utcnow()}
+        _bump_statement(),
+        {
+            "the_article": article_id,
+            "the_user": user.id,
+            "seen": seen,
+            "now": now,
+            "cutoff": params["cutoff"],
+        },
     ).first()
     if bumped is None:
         session.rollback()
@@ -222,7 +251,17 @@ def _begin(session: Session, article_id: int, user: User, seen: int) -> _Work:
             f"Not saved: this article was changed in another tab or window (you edited version {seen}, "
             f"it is now at version {current}). The latest version is shown; redo the edit if it is still needed."
         )
-    state_id, version, status, comment, external_id, text = bumped
+    state_id, version, status, comment, external_id, text, claimed_at = bumped
+    if claimed_at is None:
+        # The first edit claims the article (or claims it again after a lapse), if there is room.
+        lock_article(session, article_id)
+        if not room_for(session, article_id, user.id, params):
+            session.rollback()
+            raise FullyStaffed(
+                f"Not saved: this article now has the {settings.required(article_id)} annotator(s) it needs. "
+                "Your version is kept, read-only; press n for another article."
+            )
+        session.execute(_STATE_UPDATE, {"state_id": state_id, "claimed_at": now})
     spans = load_spans(session, text, article_id, user.id)
     return _Work(article_id, external_id, text, user, state_id, seen, version, status, comment, spans)
 
@@ -281,7 +320,11 @@ def _replace_span(work: _Work, old: SpanView | None, new: SpanView | None) -> No
 
 
 def _set_state(session: Session, work: _Work, status: str, comment: str | None) -> None:
-    session.execute(_STATE_UPDATE, {"state_id": work.state_id, "status": status, "comment": comment})
+    values = {"state_id": work.state_id, "status": status, "comment": comment}
+    if status in RELEASED:
+        # Skipping or flagging gives the article back: it no longer counts toward its annotators.
+        values.update(claimed_at=None, assigned_at=None)
+    session.execute(_STATE_UPDATE, values)
     work.status, work.comment = status, comment
 
 

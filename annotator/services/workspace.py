@@ -31,8 +31,20 @@ from annotator.models import (
     User,
     utcnow,
 )
+from annotator.services.assignment import (
+    OPEN,
+    FullyStaffed,
+    Staffing,
+    claim_params,
+    holders_of,
+    lock_article,
+    required_of,
+    room_for,
+    state_holds,
+    take,
+)
 from annotator.services.chunks import Chunk, chunks
-from annotator.services.queue import next_expression
+from annotator.services.settings import ProjectSettings, load_settings
 from annotator.services.spans import copy_spans
 
 _ARTICLES = Article.__table__
@@ -116,8 +128,11 @@ class Workspace:
     state: StateView | None
     editable: bool
     selected: SpanView | None = None
-    next_external_id: str | None = None
     versions: tuple[VersionLink, ...] = ()
+    # Who holds the article, as this owner sees it (None where not worked out).
+    staffing: Staffing | None = None
+    # Why the owner may only read their copy, when so.
+    staffing_note: str | None = None
 
     def chunks(self, changed: Iterable[tuple[int, int]] | None = None) -> list[Chunk]:
         """Return the text's chunks (see ``services.chunks``): all, or those an edit of ``changed`` touched."""
@@ -180,8 +195,12 @@ def _start_statements(dialect: str):
     return create_state, copy_model_spans
 
 
-def _start_work(session: Session, article_id: int, user_id: int) -> None:
-    """Create the user's state for the article and copy the model's spans, unless another request did."""
+def _start_work(session: Session, article_id: int, user_id: int, settings: ProjectSettings) -> None:
+    """Create the user's (unclaimed) state for the article and its working copy, unless another request did.
+
+    The copy starts from the model's spans, unless the article gets several
+    annotators and the settings keep them from starting from the same proposals.
+    """
     now = utcnow()
     create_state, copy_model_spans = _start_statements(session.get_bind().dialect.name)
     created = session.execute(
@@ -195,20 +214,46 @@ def _start_work(session: Session, article_id: int, user_id: int) -> None:
             "updated_at": now,
         },
     ).first()
-    if created is not None:
+    if created is not None and settings.starts_from_model(article_id):
         session.execute(copy_model_spans, {"from_article": article_id, "owner_id": user_id, "now": now})
     session.commit()
 
 
-def start_work(session: Session, article_id: int, user: User) -> str:
-    """Start the user's own working copy of the article (if not started) and return its external id."""
+def start_work(
+    session: Session, article_id: int, user: User, *, settings: ProjectSettings | None = None
+) -> str:
+    """Claim the article for the user's own working copy and return its external id.
+
+    Raises FullyStaffed when the article already has its annotators.
+    """
+    settings = settings or load_settings(session)
     external_id = session.execute(
         select(_ARTICLES.c.external_id).where(_ARTICLES.c.id == article_id)
     ).scalar_one_or_none()
     if external_id is None:
         raise NotFound(f"No article number {article_id}.")
-    _start_work(session, article_id, user.id)
+    now = utcnow()
+    params = claim_params(settings, now)
+    lock_article(session, article_id)
+    state = session.execute(
+        select(_STATES.c.status, _STATES.c.claimed_at, _STATES.c.assigned_at, _STATES.c.updated_at).where(
+            _STATES.c.article_id == article_id, _STATES.c.user_id == user.id
+        )
+    ).first()
+    if state is not None and state_holds(*state, params["cutoff"]):
+        session.rollback()
+        return external_id
+    if not room_for(session, article_id, user.id, params):
+        session.rollback()
+        raise FullyStaffed(_full_message(settings.required(article_id)))
+    take(session, article_id, user.id, settings, now=now)
+    session.commit()
     return external_id
+
+
+def _full_message(required: int) -> str:
+    who = "its annotator" if required == 1 else f"its {required} annotators"
+    return f"This article already has {who} (working on it or done); there is no room for another."
 
 
 def _has_edits(state_id):
@@ -244,12 +289,12 @@ def open_article(
     *,
     annotator: str | None = None,
     selected: int | None = None,
+    settings: ProjectSettings | None = None,
 ) -> Workspace:
     """Return the article page's workspace: ``user``'s own working copy, or for reviewers ``annotator``'s.
 
-    The user's first visit to an article creates their state and copies the
-    model's spans into their working copy. The next unfinished article comes
-    with the article, in the same query. An unknown ``selected`` span is ignored.
+    An annotator's first visit to an article with room creates their state and
+    working copy (claiming nothing). An unknown ``selected`` span is ignored.
     """
     return _read(
         session,
@@ -259,6 +304,7 @@ def open_article(
         f"No article with id {external_id!r}.",
         selected=selected,
         page=True,
+        settings=settings,
     )
 
 
@@ -275,6 +321,7 @@ def load_workspace(
     annotator: str | None = None,
     selected: int | None = None,
     page: bool = False,
+    settings: ProjectSettings | None = None,
 ) -> Workspace:
     """Return a working copy by article number; ``page`` adds what only the whole page shows.
 
@@ -288,12 +335,13 @@ def load_workspace(
         f"No article number {article_id}.",
         selected=selected,
         page=page,
+        settings=settings,
     )
 
 
 @functools.cache
-def _workspace_statement(*, by_id: bool, page: bool):
-    """Select the article (by :key), the state of :owner_id, whether it has edits, and on the page the queue."""
+def _workspace_statement(*, by_id: bool):
+    """Select the article (by :key), the state of :owner_id, whether it has edits, and who else holds it."""
     article = _ARTICLES.c
     state = _STATES.alias("state")
     columns = [
@@ -305,9 +353,12 @@ def _workspace_statement(*, by_id: bool, page: bool):
         state.c.version,
         state.c.comment,
         _has_edits(state.c.id),
+        state.c.claimed_at,
+        state.c.assigned_at,
+        state.c.updated_at,
+        holders_of(article.id, except_user=bindparam("owner_id")),
+        required_of(article.id),
     ]
-    if page:
-        columns.append(next_expression(article.id))
     key = article.id if by_id else article.external_id
     return (
         select(*columns)
@@ -339,21 +390,31 @@ def _read(
     *,
     selected: int | None,
     page: bool,
+    settings: ProjectSettings | None,
 ) -> Workspace:
-    """Load the article, the owner's state and spans; on the page also the queue and other versions."""
+    """Load the article, the owner's state and spans, who else holds it; on the page also the other versions."""
+    settings = settings or load_settings(session)
+    params = claim_params(settings)
     own = owner.id == user.id
     row = session.execute(
-        _workspace_statement(by_id=isinstance(key, int), page=page),
-        {"key": key, "owner_id": owner.id, "viewer_id": user.id},
+        _workspace_statement(by_id=isinstance(key, int)),
+        {**params, "key": key, "owner_id": owner.id},
     ).first()
     if row is None:
         raise NotFound(missing)
     article_id, external_id, text, state_id, status, version, comment, can_undo = row[:8]
+    claimed_at, assigned_at, updated_at, others, required = row[8:]
     started = state_id is not None
+    staffing = Staffing(
+        required=required,
+        others=others,
+        holds=started and state_holds(status, claimed_at, assigned_at, updated_at, params["cutoff"]),
+    )
     # Only an annotator's own page view starts their work: a reviewer reading an article, or
-    # anyone's fragment request, writes nothing (reviewers start with ``start_work``).
-    if not started and own and page and user.role == Role.ANNOTATOR.value:
-        _start_work(session, article_id, user.id)
+    # anyone's fragment request, writes nothing (reviewers start with ``start_work``). It
+    # claims nothing either, and an article without room is only read.
+    if not started and own and page and user.role == Role.ANNOTATOR.value and staffing.room:
+        _start_work(session, article_id, user.id, settings)
         started, status, version, comment, can_undo = True, Status.TODO.value, 0, None, False
     if started:
         spans = load_spans(session, text, article_id, owner.id)
@@ -365,6 +426,13 @@ def _read(
     if page and user.role != Role.ANNOTATOR.value:
         rows = session.execute(_versions_statement(), {"article_id": article_id})
         versions = tuple(VersionLink(username, status) for username, status in rows)
+    note = None
+    if own and not staffing.may_edit:
+        note = _full_message(required)
+        if started:
+            note += " Your version is kept, read-only" + (
+                ": your claim lapsed after the claim timeout without an edit." if status in OPEN else "."
+            )
     workspace = Workspace(
         article_id=article_id,
         external_id=external_id,
@@ -372,8 +440,9 @@ def _read(
         spans=tuple(spans),
         annotator=owner.username,
         state=state_view,
-        editable=own and started,
-        next_external_id=row[8] if page else None,
+        editable=own and started and staffing.may_edit,
         versions=versions,
+        staffing=staffing,
+        staffing_note=note,
     )
     return replace(workspace, selected=workspace.span(selected))

@@ -105,6 +105,7 @@ def _here() -> str:
 def _load_user_and_guard() -> object | None:
     # g outlives a request when an app context is already pushed (pytest-flask does).
     g.pop("progress", None)
+    g.pop("project_settings", None)
     if request.endpoint in USERLESS_ENDPOINTS:
         g.user = None
         return None
@@ -134,12 +135,21 @@ def _security_headers(response):
     return response
 
 
+def project_settings():
+    """Return the project's settings, read once per request."""
+    from annotator.services.settings import load_settings
+
+    if "project_settings" not in g:
+        g.project_settings = load_settings(get_session())
+    return g.project_settings
+
+
 def progress():
     """Return the logged-in user's and the team's progress, computed once per request."""
-    from annotator.services.queue import progress as count_progress
+    from annotator.services.progress import progress as count_progress
 
     if "progress" not in g:
-        g.progress = count_progress(get_session(), g.user.id)
+        g.progress = count_progress(get_session(), g.user.id, project_settings())
     return g.progress
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from annotator.db import get_session
-from annotator.services import articles, queue, workspace
+from annotator.services import articles, assignment, workspace
+from annotator.web import project_settings
 from annotator.web.params import MAX_DB_INT, bounded_int
 
 bp = Blueprint("annotate", __name__, url_prefix="/articles")
@@ -20,7 +21,10 @@ def list_articles():
     page = max(request.args.get("page", 1, type=bounded_int), 1)
     if page > MAX_DB_INT // PAGE_SIZE:
         abort(404, description=f"There is no page {page}.")
-    rows = articles.list_articles(session, g.user.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    settings = project_settings()
+    rows = articles.list_articles(
+        session, g.user.id, settings, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
     counts = articles.count_by_status(session, g.user.id)
     total = sum(counts.values())
     return render_template(
@@ -30,8 +34,20 @@ def list_articles():
         total=total,
         page=page,
         page_size=PAGE_SIZE,
-        next_external_id=queue.next_article(session, g.user.id),
+        settings=settings,
+        next_external_id=assignment.peek_next(session, g.user, settings),
     )
+
+
+@bp.post("/next")
+def next_article():
+    """Take the next article of the user's queue (claiming it) and open it."""
+    leaving = request.form.get("leaving", type=bounded_int)
+    external_id = assignment.claim_next(get_session(), g.user, project_settings(), leaving=leaving)
+    if external_id is None:
+        flash("Your queue is empty: every article you may annotate is done or has its annotators.", "info")
+        return redirect(url_for("annotate.list_articles"), code=303)
+    return redirect(url_for("annotate.show_article", external_id=external_id), code=303)
 
 
 @bp.get("/<external_id:external_id>")
@@ -43,5 +59,6 @@ def show_article(external_id: str):
         g.user,
         annotator=request.args.get("annotator") or None,
         selected=request.args.get("span", type=bounded_int),
+        settings=project_settings(),
     )
     return render_template("annotate/article.html", ws=ws)

@@ -14,7 +14,8 @@ from werkzeug.exceptions import NotFound
 from annotator.db import get_session
 from annotator.errors import InvalidEdit, InvalidSpan, SpanOverlap, StaleVersion
 from annotator.services import edits, workspace
-from annotator.web import answers_503_when_the_database_fails, is_htmx, render_error
+from annotator.services.assignment import FullyStaffed
+from annotator.web import answers_503_when_the_database_fails, is_htmx, project_settings, render_error
 from annotator.web.params import bounded_int, fitting_int
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -88,14 +89,16 @@ def _refused(error):
         page=not is_htmx(),
     )
     if is_htmx():
-        return render_template(
+        html = render_template(
             "annotate/_edit_response.html",
             ws=ws,
             message=str(error),
             message_kind="error",
             changed=edits.EVERYTHING,
             ranges=None,
-        ), status
+        )
+        # The article went to other annotators: reload, so the page shows it read-only with its note.
+        return html, status, ({"HX-Refresh": "true"} if isinstance(error, FullyStaffed) else {})
     flash(str(error), "error")
     return render_template("annotate/article.html", ws=ws), status
 
@@ -120,7 +123,12 @@ def panel(article_id: int):
     """Show the selected span's controls."""
     selected = request.args.get("span", type=bounded_int)
     ws = workspace.load_workspace(
-        get_session(), article_id, g.user, annotator=request.args.get("annotator"), selected=selected
+        get_session(),
+        article_id,
+        g.user,
+        annotator=request.args.get("annotator"),
+        selected=selected,
+        settings=project_settings(),
     )
     if selected is not None and ws.selected is None:
         if not is_htmx():
@@ -251,5 +259,5 @@ def refresh(article_id: int):
 @bp.post("/<int:article_id>/start")
 def start(article_id: int):
     """Start the user's own version of the article (reviewers and admins annotate by choice)."""
-    external_id = workspace.start_work(get_session(), article_id, g.user)
+    external_id = workspace.start_work(get_session(), article_id, g.user, settings=project_settings())
     return redirect(url_for("annotate.show_article", external_id=external_id), code=303)

@@ -36,7 +36,7 @@ def test_login_read_article_and_logout(page: Page, live_server_app, recorder):
     log_in(page)
     expect(page).to_have_url(re.compile(r"/articles/$"))
     expect(page.get_by_role("heading", name="Articles")).to_be_visible()
-    link = page.get_by_role("link", name=ARTICLE_ID)
+    link = page.get_by_role("cell").get_by_role("link", name=ARTICLE_ID)
     expect(link).to_be_visible()
 
     link.click()

@@ -378,7 +378,7 @@ def test_reading_and_navigation_work_without_javascript(browser, model_spans):
         page.fill("input[name=username]", USERNAME)
         page.fill("input[name=password]", PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        page.get_by_role("link", name="Start annotating").click()
+        page.get_by_role("button", name="Start annotating").click()
         expect(page).to_have_url(re.compile(rf"/articles/{ARTICLE_ID}$"))
         assert page.locator("[data-article-id]").text_content() == ARTICLE_TEXT
         expect(page.locator("[data-article-id] mark")).to_have_count(len(MODEL_SPANS))
@@ -388,7 +388,7 @@ def test_reading_and_navigation_work_without_javascript(browser, model_spans):
         expect(page.get_by_role("alert")).to_have_text("Accepted.")
         expect(page.locator("#status .status")).to_have_text("accepted")
 
-        page.get_by_role("link", name="Next article").click()
+        page.get_by_role("button", name="Next article").click()
         expect(page).to_have_url(re.compile(rf"/articles/{NEXT_ID}$"))
     finally:
         context.close()

@@ -16,7 +16,7 @@ from annotator.errors import (
 )
 from annotator.models import AnnotationState, Span, SpanEdit
 from annotator.nlp.tokens import snap, token_bounds
-from annotator.services import edits, queue, workspace
+from annotator.services import edits, progress, workspace
 from tests.factories import make_article, make_span, make_user
 
 TEXT = "Taliban fighters attacked Kabul on Monday, killing at least 12 policemen in Helmand province."
@@ -505,33 +505,7 @@ def test_undo_of_a_status_change_restores_the_comment(session, article, ann):
     assert result.message == "Undid the status change (back to flagged)."
 
 
-# --- queue and progress ----------------------------------------------------------------------
-
-
-def test_next_article_is_the_first_unfinished_after_this_one_then_wraps(session, ann):
-    ids = [make_article(session, external_id=f"n{i}", text=f"Kabul {i}").external_id for i in range(5)]
-    assert queue.next_article(session, ann.id) == "n0"
-    assert opened_next(session, "n0", ann) == "n1"
-    finish(session, ann, "n1", "accepted")
-    finish(session, ann, "n2", "skipped")
-    assert opened_next(session, "n0", ann) == "n3"
-    assert opened_next(session, "n4", ann) == "n0"  # wraps to the start
-    for external_id in ids:
-        finish(session, ann, external_id, "flagged", comment="x")
-    assert queue.next_article(session, ann.id) is None
-    assert opened_next(session, "n3", ann) is None
-
-
-def test_next_article_ignores_other_annotators_work(session, ann):
-    bob = make_user(session, username="bob")
-    make_article(session, external_id="n0", text="Kabul")
-    make_article(session, external_id="n1", text="Herat")
-    finish(session, bob, "n0", "accepted")
-    assert queue.next_article(session, ann.id) == "n0"
-
-
-def opened_next(session, external_id, user):
-    return workspace.open_article(session, external_id, user).next_external_id
+# --- progress ------------------------------------------------------------------------------
 
 
 def finish(session, user, external_id, status, comment=None):
@@ -539,7 +513,10 @@ def finish(session, user, external_id, status, comment=None):
     edits.set_status(session, ws.article_id, user, version=ws.state.version, status=status, comment=comment)
 
 
-def test_progress_counts_mine_and_the_teams(session, ann):
+def test_progress_counts_mine_and_the_complete_articles(session, ann):
+    from annotator.services.settings import set_setting
+
+    set_setting(session, "annotators_per_article", "2")
     bob = make_user(session, username="bob")
     for i in range(4):
         make_article(session, external_id=f"p{i}", text=f"Kabul {i}")
@@ -547,8 +524,9 @@ def test_progress_counts_mine_and_the_teams(session, ann):
     finish(session, ann, "p1", "skipped")
     finish(session, bob, "p0", "accepted")
     finish(session, bob, "p2", "accepted")
-    assert queue.progress(session, ann.id) == queue.Progress(articles=4, mine=1, team=2)
-    assert queue.progress(session, bob.id) == queue.Progress(articles=4, mine=2, team=2)
+    # Only p0 has the two accepted versions it needs.
+    assert progress.progress(session, ann.id) == progress.Progress(articles=4, mine=1, team=1)
+    assert progress.progress(session, bob.id) == progress.Progress(articles=4, mine=2, team=1)
 
 
 # --- rendering helpers -----------------------------------------------------------------------

@@ -26,6 +26,7 @@ ROUTES = {
     ("auth.logout", "POST"): ("/auth/logout", {}, EVERYONE),
     ("annotate.list_articles", "GET"): ("/articles/", None, EVERYONE),
     ("annotate.show_article", "GET"): ("/articles/helmand%2F1", None, EVERYONE),
+    ("annotate.next_article", "POST"): ("/articles/next", {}, EVERYONE),
     ("guidelines.show", "GET"): ("/guidelines/", None, EVERYONE),
     ("accuracy.show", "GET"): ("/accuracy/?gold=model&pred=model", None, EVERYONE),
     ("review.add", "POST"): (

@@ -1,3 +1,5 @@
+import re
+
 from annotator.models import AnnotationState
 from annotator.services.users import get_user_by_name
 from tests.factories import make_article, make_user
@@ -25,8 +27,10 @@ def test_list_hides_other_annotators_status(client, auth, db_session):
     db_session.add(AnnotationState(article_id=article.id, user_id=other.id, status="accepted"))
     db_session.commit()
     html = client.get("/articles/").get_data(as_text=True)
-    assert "status-accepted" not in html
-    assert "status-todo" in html
+    row = re.search(r"<tr>\s*<td><a [^>]*>a1</a></td>(.*?)</tr>", html, re.S).group(1)
+    mine, team = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[:2]
+    assert "status-todo" in mine and "accepted" not in mine  # the other's status is not mine
+    assert "complete" in team and "other" not in html  # the team's progress, without names
 
 
 def test_article_page_shows_text_escaped(client, auth, db_session):

@@ -384,7 +384,7 @@ def test_a_refused_edit_whose_refresh_fails_answers_503(client, opened, monkeypa
 
 def test_an_error_page_whose_progress_fails_answers_503(client, opened, monkeypatch, unreachable_url):
     # A 404 page shows the user's progress in its top bar: a query.
-    monkeypatch.setattr("annotator.services.queue.progress", fail_like_a_dead_server(unreachable_url))
+    monkeypatch.setattr("annotator.services.progress.progress", fail_like_a_dead_server(unreachable_url))
     assert_unavailable_page(client.get("/nowhere"), NOT_LOADED)
 
 

@@ -106,34 +106,11 @@ def test_unknown_article_is_404(client, auth):
     assert b"No article with id" in response.data
 
 
-def test_next_link_leads_to_the_next_unfinished_article(client, auth, db_session):
-    auth.login()
-    q1, q2, q3 = (
-        make_article(db_session, external_id=name, text=f"Kabul {name}") for name in ("q1", "q2", "q3")
-    )
-    html = client.get("/articles/q1").get_data(as_text=True)
-    assert find(html, "id", "next-article").attrs["href"] == "/articles/q2"
-    client.get("/articles/q2")
-    form_post(client, f"/review/{q2.id}/status", status="accepted", version="0")
-    html = client.get("/articles/q1").get_data(as_text=True)
-    assert find(html, "id", "next-article").attrs["href"] == "/articles/q3"
-    html = client.get("/articles/q3").get_data(as_text=True)
-    assert find(html, "id", "next-article").attrs["href"] == "/articles/q1"  # wraps around
-
-
-def test_no_next_link_when_every_other_article_is_finished(client, auth, db_session):
-    auth.login()
-    make_article(db_session, external_id="only", text="Kabul")
-    html = client.get("/articles/only").get_data(as_text=True)
-    assert find(html, "id", "next-article") is None
-    assert "No other unfinished article" in html
-
-
 def test_list_page_starts_the_queue(client, auth, db_session):
     auth.login()
     make_article(db_session, external_id="q1", text="Kabul")
     html = client.get("/articles/").get_data(as_text=True)
-    assert 'href="/articles/q1">' in html and "Start annotating" in html
+    assert 'Next from your queue: <a href="/articles/q1">q1</a>' in html and "Start annotating" in html
 
 
 @pytest.mark.parametrize("path", ["/articles/", "/articles/helmand/1", "/guidelines/"])
@@ -144,7 +121,7 @@ def test_every_page_shows_my_and_the_teams_progress(client, auth, article, db_se
     ws = workspace.open_article(db_session, "second", bob)
     edits.set_status(db_session, ws.article_id, bob, version=0, status="accepted")
     progress = find(client.get(path).get_data(as_text=True), "id", "progress")
-    assert " ".join(progress.text.split()) == "You: 0 of 2 accepted Team: 1 of 2 accepted"
+    assert " ".join(progress.text.split()) == "You: 0 of 2 accepted Team: 1 of 2 complete"
 
 
 # --- who may read what ---------------------------------------------------------------

@@ -1,0 +1,392 @@
+"""Who annotates what: each article's N annotators, claims on articles, the queue, and assignments.
+
+An annotator *holds* an article when they accepted it, or when they claimed it
+(with Next, their first edit, or an admin's assignment) and are still working
+on it: an unfinished claim lapses once untouched for the claim timeout, unless
+it was assigned. Skipping or flagging releases a claim. An article has room
+while fewer annotators hold it than it needs (N for the overlap share of the
+articles, one for the rest; see services/settings.py). Opening an article
+claims nothing, so nobody blocks an article by looking at it.
+
+A claim is made under a lock on the article's row (PostgreSQL: SELECT ... FOR
+UPDATE; SQLite: the claim's first statement is a write, which takes the
+database's write lock), so of several annotators pressing Next at once no
+more than N get the same article.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from annotator.errors import InvalidEdit, NotFound
+from annotator.models import AnnotationState, Article, Origin, Span, Status, User, utcnow
+from annotator.services.settings import SPREAD, ProjectSettings
+from annotator.services.spans import copy_spans
+
+# Statuses after which an article leaves the annotator's queue.
+FINISHED = (Status.ACCEPTED.value, Status.SKIPPED.value, Status.FLAGGED.value)
+OPEN = (Status.TODO.value, Status.IN_PROGRESS.value)
+# Candidates tried by one Next before giving up (others may take them meanwhile).
+MAX_TRIES = 5
+
+_ARTICLES = Article.__table__
+_STATES = AnnotationState.__table__
+_SPANS = Span.__table__
+
+
+class FullyStaffed(InvalidEdit):
+    """The article already has its N annotators; the user's version is kept, read-only."""
+
+
+# --- the conditions, as SQL ------------------------------------------------------------------
+
+
+def holds(state):
+    """Return the condition that ``state`` (a table or alias of annotation_state) counts toward N.
+
+    Needs the bind parameter :cutoff, the time before which an unassigned claim has lapsed.
+    """
+    return or_(
+        state.c.status == Status.ACCEPTED.value,
+        and_(
+            state.c.status.in_(OPEN),
+            state.c.claimed_at.is_not(None),
+            or_(state.c.assigned_at.is_not(None), state.c.updated_at > bindparam("cutoff")),
+        ),
+    )
+
+
+def holders_of(article_id, *, except_user=None):
+    """Return a scalar subquery: how many annotators hold the article (but ``except_user``)."""
+    state = _STATES.alias("holder")
+    conditions = [state.c.article_id == article_id, holds(state)]
+    if except_user is not None:
+        conditions.append(state.c.user_id != except_user)
+    return select(func.count()).select_from(state).where(*conditions).scalar_subquery()
+
+
+def required_of(article_id):
+    """Return an expression: how many annotators the article needs (binds :n and :coverage)."""
+    return case(((article_id * SPREAD) % 10_000 < bindparam("coverage"), bindparam("n")), else_=1)
+
+
+def claim_params(settings: ProjectSettings, now: datetime | None = None) -> dict:
+    """Return the bind parameters of the conditions above for these settings."""
+    now = now or utcnow()
+    return {
+        "n": settings.annotators_per_article,
+        "coverage": round(settings.overlap_coverage * 100),
+        "cutoff": now - settings.claim_timeout,
+    }
+
+
+# --- reading: where an article stands --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """An article's annotators as one annotator sees them."""
+
+    required: int
+    others: int  # annotators other than the viewer who hold it
+    holds: bool  # whether the viewer holds it
+
+    @property
+    def room(self) -> bool:
+        return self.others < self.required
+
+    @property
+    def may_edit(self) -> bool:
+        return self.holds or self.room
+
+
+def state_holds(status: str, claimed_at, assigned_at, updated_at, cutoff: datetime) -> bool:
+    """Return, in Python, what ``holds`` says in SQL for one state's values."""
+    if status == Status.ACCEPTED.value:
+        return True
+    return status in OPEN and claimed_at is not None and (assigned_at is not None or updated_at > cutoff)
+
+
+# --- the queue ----------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _own_claims_statement():
+    """Articles the viewer holds and has not finished: assigned ones first, then in article order."""
+    state = _STATES
+    return (
+        select(state.c.article_id)
+        .where(state.c.user_id == bindparam("viewer_id"), state.c.status.in_(OPEN), holds(state))
+        .where(state.c.article_id.not_in(bindparam("excluded", expanding=True)))
+        .order_by(state.c.assigned_at.is_(None), state.c.article_id)
+        .limit(1)
+    )
+
+
+@functools.cache
+def _candidate_statement(*, started: bool):
+    """The first article with room that the viewer has no part in: started by others, or untouched."""
+    article = _ARTICLES.alias("candidate")
+    mine = _STATES.alias("mine")
+    others = holders_of(article.c.id)
+    viewer_has_part = exists().where(
+        mine.c.article_id == article.c.id,
+        mine.c.user_id == bindparam("viewer_id"),
+        or_(mine.c.status.in_(FINISHED), holds(mine)),
+    )
+    conditions = [~viewer_has_part, article.c.id.not_in(bindparam("excluded", expanding=True))]
+    if started:
+        conditions += [others > 0, others < required_of(article.c.id)]
+    else:
+        holder = _STATES.alias("anyone")
+        conditions.append(~exists().where(holder.c.article_id == article.c.id, holds(holder)))
+    return select(article.c.id).where(*conditions).order_by(article.c.id).limit(1)
+
+
+def _pick(session: Session, user: User, params: dict, excluded: set[int]) -> tuple[int, bool] | None:
+    """Return the next article for ``user`` and whether they already hold it, without claiming it."""
+    values = {**params, "viewer_id": user.id, "excluded": sorted(excluded) or [-1]}
+    own = session.execute(_own_claims_statement(), values).scalar()
+    if own is not None:
+        return own, True
+    for started in (True, False):
+        found = session.execute(_candidate_statement(started=started), values).scalar()
+        if found is not None:
+            return found, False
+    return None
+
+
+def peek_next(session: Session, user: User, settings: ProjectSettings) -> str | None:
+    """Return the external id of the article Next would give ``user`` now, claiming nothing."""
+    picked = _pick(session, user, claim_params(settings), set())
+    if picked is None:
+        return None
+    return session.get(Article, picked[0]).external_id
+
+
+def claim_next(
+    session: Session, user: User, settings: ProjectSettings, *, leaving: int | None = None
+) -> str | None:
+    """Give ``user`` the next article of their queue, claiming it; return its external id, or None.
+
+    ``leaving`` is the article the user is on, which Next moves away from.
+    Their own unfinished claims come first (assigned ones first of all), then
+    articles other annotators have started and that still have room (so that
+    double annotation completes), then untouched articles, in article order.
+    """
+    excluded = {leaving} if leaving is not None else set()
+    for _ in range(MAX_TRIES):
+        now = utcnow()
+        params = claim_params(settings, now)
+        picked = _pick(session, user, params, excluded)
+        if picked is None:
+            return None
+        article_id, held = picked
+        if held or _claim(session, article_id, user, settings, params, now):
+            return session.get(Article, article_id).external_id
+        excluded.add(article_id)  # taken by someone else meanwhile: try the next one
+    return None
+
+
+# --- claiming ------------------------------------------------------------------------------------------
+
+
+def lock_article(session: Session, article_id: int) -> None:
+    """Hold the article's row until commit, so that its claims are counted and made one at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(_ARTICLES.c.id).where(_ARTICLES.c.id == article_id).with_for_update())
+    else:
+        # SQLite locks the whole database for the first write of a transaction; a write that
+        # changes nothing takes that lock before anything is counted.
+        session.execute(update(_ARTICLES).where(_ARTICLES.c.id == article_id).values(id=_ARTICLES.c.id))
+
+
+@functools.cache
+def _room_statement():
+    return select(
+        holders_of(bindparam("article_id"), except_user=bindparam("viewer_id")),
+        required_of(bindparam("article_id")),
+    )
+
+
+def room_for(session: Session, article_id: int, user_id: int, params: dict) -> bool:
+    """Return whether the article has room for ``user_id`` (who does not hold it)."""
+    others, required = session.execute(
+        _room_statement(), {**params, "article_id": article_id, "viewer_id": user_id}
+    ).one()
+    return others < required
+
+
+@functools.cache
+def _state_statements(dialect: str):
+    """Return the INSERT of a claimed state (yielding to an existing one) and the claim of an existing one."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    create = (
+        insert(_STATES)
+        .values(
+            article_id=bindparam("article_id"),
+            user_id=bindparam("viewer_id"),
+            status=Status.TODO.value,
+            version=0,
+            created_at=bindparam("now"),
+            updated_at=bindparam("now"),
+            claimed_at=bindparam("now"),
+            assigned_at=bindparam("assigned"),
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "article_id"])
+        .returning(_STATES.c.id)
+    )
+    claim = (
+        update(_STATES)
+        .where(_STATES.c.article_id == bindparam("article_id"), _STATES.c.user_id == bindparam("viewer_id"))
+        .values(
+            claimed_at=bindparam("now"),
+            updated_at=bindparam("now"),
+            assigned_at=func.coalesce(bindparam("assigned"), _STATES.c.assigned_at),
+            # A finished but released article (skipped, flagged) is taken up again.
+            status=case(
+                (_STATES.c.status.in_(OPEN + (Status.ACCEPTED.value,)), _STATES.c.status), else_="in_progress"
+            ),
+        )
+    )
+    copy_model_spans = copy_spans(
+        _SPANS.c.article_id == bindparam("from_article"),
+        _SPANS.c.origin == Origin.MODEL.value,
+        origin=literal(Origin.ANNOTATOR.value),
+        owner_id=bindparam("owner_id", type_=_SPANS.c.owner_id.type),
+        now=bindparam("now", type_=_SPANS.c.created_at.type),
+    )
+    return create, claim, copy_model_spans
+
+
+def take(
+    session: Session,
+    article_id: int,
+    user_id: int,
+    settings: ProjectSettings,
+    *,
+    now: datetime,
+    assigned: bool = False,
+) -> None:
+    """Create or claim the user's state on the article; a new state starts from the model's spans when the settings say so.
+
+    The caller holds the article's lock and has checked the room (or is an
+    assignment, which may exceed N), and commits.
+    """
+    create, claim, copy_model_spans = _state_statements(session.get_bind().dialect.name)
+    values = {
+        "article_id": article_id,
+        "viewer_id": user_id,
+        "now": now,
+        "assigned": now if assigned else None,
+    }
+    created = session.execute(create, values).first()
+    if created is None:
+        session.execute(claim, values)
+    elif settings.starts_from_model(article_id):
+        session.execute(copy_model_spans, {"from_article": article_id, "owner_id": user_id, "now": now})
+
+
+def _claim(
+    session: Session, article_id: int, user: User, settings: ProjectSettings, params: dict, now: datetime
+) -> bool:
+    """Claim the article for ``user`` if it still has room; commit either way."""
+    lock_article(session, article_id)
+    if not room_for(session, article_id, user.id, params):
+        session.rollback()
+        return False
+    take(session, article_id, user.id, settings, now=now)
+    session.commit()
+    return True
+
+
+# --- assignments ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Assignment:
+    annotator: str
+    assigned: list[str]
+    # Of the assigned articles, those that now have more annotators than they need.
+    over: list[str]
+    # Ids that are no article.
+    unknown: list[str]
+
+    def describe(self, settings: ProjectSettings) -> str:
+        lines = [
+            f"Assigned {len(self.assigned)} article{'s' if len(self.assigned) != 1 else ''} to {self.annotator}."
+        ]
+        if self.over:
+            shown = ", ".join(self.over[:10]) + (", ..." if len(self.over) > 10 else "")
+            lines.append(
+                f"{len(self.over)} of them now have more annotators than the {settings.annotators_per_article} "
+                f"they need (an assignment may exceed it): {shown}"
+            )
+        return "\n".join(lines)
+
+
+def assign(
+    session: Session,
+    settings: ProjectSettings,
+    username: str,
+    *,
+    external_ids: Iterable[str] | None = None,
+    count: int | None = None,
+) -> Assignment:
+    """Give articles to an annotator: these ids, or the next ``count`` of their queue; commit.
+
+    Assigned articles come first in their queue, their claim never lapses,
+    and they count toward N, which an assignment may exceed (it says so).
+    Unknown ids refuse the whole assignment.
+    """
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"no user named {username!r}; `annotator user list` shows who there is")
+    now = utcnow()
+    params = claim_params(settings, now)
+    if external_ids is not None:
+        wanted = list(dict.fromkeys(each.strip() for each in external_ids if each.strip()))
+        found = (
+            dict(
+                session.exec(
+                    select(Article.external_id, Article.id).where(Article.external_id.in_(wanted))
+                ).all()
+            )
+            if wanted
+            else {}
+        )
+        unknown = [each for each in wanted if each not in found]
+        if unknown:
+            shown = ", ".join(repr(each) for each in unknown[:10])
+            raise NotFound(f"{len(unknown)} id{'s are' if len(unknown) != 1 else ' is'} no article: {shown}")
+        article_ids = [found[each] for each in wanted]
+    else:
+        article_ids, excluded = [], set()
+        while len(article_ids) < (count or 0):
+            picked = _pick(session, user, params, excluded)
+            if picked is None:
+                break
+            excluded.add(picked[0])
+            if not picked[1]:
+                article_ids.append(picked[0])
+    result = Assignment(username, [], [], [])
+    for article_id in article_ids:
+        lock_article(session, article_id)
+        take(session, article_id, user.id, settings, now=now, assigned=True)
+        session.flush()
+        others = session.execute(
+            _room_statement(), {**params, "article_id": article_id, "viewer_id": user.id}
+        ).one()
+        external_id = session.get(Article, article_id).external_id
+        result.assigned.append(external_id)
+        if others[0] + 1 > others[1]:
+            result.over.append(external_id)
+    session.commit()
+    return result
