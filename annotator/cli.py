@@ -480,7 +480,8 @@ def _dev_fraction(_ctx, _param, value: str | None) -> float:
     "--origin",
     default="gold",
     show_default=True,
-    help="Whose spans: gold (each article's gold), model or annotator:NAME.",
+    help="Whose spans: gold (each article's gold), model, annotator:NAME, or annotators (every accepted "
+    "version, each under its annotator's name; JSONL only).",
 )
 @click.option(
     "--format",
@@ -557,7 +558,7 @@ def _export_to_stdout(session, origin: str, format_: str, skip_misaligned: bool)
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
         summary = export_to(
             session,
-            parse_origin(session, origin),
+            parse_origin(session, origin, every_annotator=True),
             {"all": spool},
             format_=format_,
             skip_misaligned=skip_misaligned,

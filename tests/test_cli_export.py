@@ -150,3 +150,30 @@ def test_a_refused_export_prints_nothing_on_standard_output(runner, db_session):
     result = runner.invoke(main, ["export", "-o", "-"])
     assert result.exit_code == 1
     assert result.stdout == ""
+
+
+def test_export_of_every_annotators_accepted_versions(runner, db_session, tmp_path):
+    ann, bob, cat = (make_user(db_session, username=name) for name in ("ann", "bob", "cat"))
+    article = make_article(db_session, external_id="a1", text=TEXT)
+    make_span(db_session, article, start=0, end=16, label="ACTOR", origin="annotator", owner=ann)
+    make_span(db_session, article, start=0, end=7, label="ACTOR", origin="annotator", owner=bob)
+    make_span(db_session, article, start=41, end=48, label="LOCATION", origin="annotator", owner=cat)
+    for user, status in ((ann, "accepted"), (bob, "accepted"), (cat, "in_progress")):
+        db_session.add(AnnotationState(article_id=article.id, user_id=user.id, status=status))
+    db_session.commit()
+    out = tmp_path / "versions.jsonl"
+    result = runner.invoke(main, ["export", "--origin", "annotators", "--format", "jsonl", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["annotator"], [(s["start"], s["end"]) for s in r["spans"]]) for r in records] == [
+        ("a1", "ann", [(0, 16)]),
+        ("a1", "bob", [(0, 7)]),
+    ]  # cat's version is not accepted
+    assert "Wrote 2 accepted versions of 1 article." in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--format", "spacy"], ["--split", "dev=0.5"]])
+def test_export_of_every_annotator_is_jsonl_only(runner, db_session, tmp_path, args):
+    result = runner.invoke(main, ["export", "--origin", "annotators", *args, "-o", str(tmp_path / "x")])
+    assert result.exit_code == 1
+    assert "it exports JSONL only, without --split" in result.output

@@ -26,6 +26,7 @@ from annotator.services.evaluate import (
     match_documents,
     read_source,
 )
+from annotator.services.gold import Selection
 from annotator.services.users import list_users
 
 FALSE_POSITIVE = "fp"
@@ -128,10 +129,13 @@ def accuracy_report(
         )
     if label and label not in LABELS:
         raise BadSource(f"Unknown label {label!r}: choose one of {', '.join(LABELS)}, or all labels.")
-    gold_documents = read_source(session, gold)
+    selection = Selection(gold)
+    gold_documents = read_source(session, gold, selection=selection)
     predicted = read_source(session, pred)
     evaluation = evaluate(gold_documents, predicted)
     evaluation.gold, evaluation.pred = gold, pred
+    evaluation.waiting_for_adjudication = selection.waiting_for_adjudication
+    evaluation.waiting_for_annotators = selection.waiting_for_annotators
     report = AccuracyReport(gold, pred, label, evaluation)
     pairs, _, _ = match_documents(gold_documents, predicted)
     for gold_document, predicted_document in pairs:

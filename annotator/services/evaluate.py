@@ -43,7 +43,7 @@ from sqlmodel import Session
 from annotator.errors import AnnotatorError
 from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS, attribute_errors
 from annotator.models import Origin
-from annotator.services.gold import Document, iter_documents
+from annotator.services.gold import Document, Selection, iter_documents
 from annotator.services.origins import parse_origin
 
 SCHEMES = ("strict", "exact", "partial", "ent_type")
@@ -176,6 +176,9 @@ class Evaluation:
     text_differs: list[str] = field(default_factory=list)
     # Per side, the scored spans that overlap another scored span of their document.
     overlapping: dict[str, int] = field(default_factory=lambda: {"gold": 0, "pred": 0})
+    # Articles of the database's gold left out because their gold awaits a reviewer or annotators.
+    waiting_for_adjudication: list[str] = field(default_factory=list)
+    waiting_for_annotators: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for label in self.labels:
@@ -190,6 +193,8 @@ class Evaluation:
             "unmatched": self.unmatched,
             "text_differs": self.text_differs,
             "overlapping": dict(self.overlapping),
+            "waiting_for_adjudication": self.waiting_for_adjudication,
+            "waiting_for_annotators": self.waiting_for_annotators,
             "labels": list(self.labels),
             "micro": {scheme: score.to_dict() for scheme, score in self.micro.items()},
             "per_label": {
@@ -213,6 +218,14 @@ class Evaluation:
                 f"Left out {_plural(len(self.text_differs), 'gold document')} whose prediction has another text: "
                 f"{_few(self.text_differs)}."
             )
+        for waiting, why in (
+            (self.waiting_for_adjudication, "waiting for adjudication (two or more accepted versions)"),
+            (self.waiting_for_annotators, "waiting for more annotators"),
+        ):
+            if waiting:
+                lines.append(
+                    f"Left out {_plural(len(waiting), 'article')} {why}, with no gold yet: {_few(waiting)}."
+                )
         for side, noun in (("gold", "gold"), ("pred", "predicted")):
             # Never 1: a span overlapping another makes two.
             if self.overlapping[side]:
@@ -578,8 +591,13 @@ def is_origin(source: str) -> bool:
     return source in (Origin.GOLD, Origin.MODEL) or source.startswith(f"{Origin.ANNOTATOR.value}:")
 
 
-def read_source(session: Session | None, source: str) -> list[Document]:
-    """Return the documents of a JSONL file in the gold format or of an origin (gold, model, annotator:NAME)."""
+def read_source(
+    session: Session | None, source: str, *, selection: Selection | None = None
+) -> list[Document]:
+    """Return the documents of a JSONL file in the gold format or of an origin (gold, model, annotator:NAME).
+
+    ``selection``, for an origin, is filled in with what the read left out.
+    """
     if source.startswith(PIPELINE_PREFIX):
         raise BadSource(f"{source}: a pipeline predicts spans; it cannot be the gold")
     if is_origin(source):
@@ -591,7 +609,7 @@ def read_source(session: Session | None, source: str) -> list[Document]:
             owner = parse_origin(session, source)
         except (ValueError, NotFound) as error:
             raise BadSource(str(error)) from error
-        return list(iter_documents(session, owner))
+        return list(iter_documents(session, owner, selection=selection))
     return read_jsonl(Path(source))
 
 
@@ -765,7 +783,8 @@ def evaluate_sources(
     unknown = [label for label in labels if label not in LABELS]
     if unknown or not labels:
         raise BadSource(f"labels must be among {', '.join(LABELS)}, not {', '.join(unknown) or 'none'}")
-    gold_documents = read_source(session, gold)
+    selection = Selection(gold)
+    gold_documents = read_source(session, gold, selection=selection)
     if pred.startswith(PIPELINE_PREFIX):
         if nlp is None:
             nlp = load_extractor(pred.removeprefix(PIPELINE_PREFIX).strip())
@@ -774,4 +793,6 @@ def evaluate_sources(
         predicted = read_source(session, pred)
     evaluation = evaluate(gold_documents, predicted, labels=labels)
     evaluation.gold, evaluation.pred = gold, pred
+    evaluation.waiting_for_adjudication = selection.waiting_for_adjudication
+    evaluation.waiting_for_annotators = selection.waiting_for_annotators
     return evaluation

@@ -25,7 +25,7 @@ from sqlmodel import Session
 from annotator.errors import AnnotatorError
 from annotator.services.formats import SUFFIXES, WRITERS, SpanProblem, make_doc
 from annotator.services.gold import Selection, document_ids, iter_documents
-from annotator.services.origins import SpanOwner, parse_origin
+from annotator.services.origins import ALL_ANNOTATORS, SpanOwner, parse_origin
 
 ALL = "all"  # the one part of an export without a split
 MAX_LISTED = 50  # problems listed in a message; the rest are counted
@@ -120,6 +120,7 @@ def export_to(
     aligned and ``skip_misaligned`` is not set; the outputs then hold part of
     the export and the caller discards them.
     """
+    _check_annotators_export(owner, format_, split=dev_ids is not None)
     selection = Selection(owner.origin)
     summary = ExportSummary(origin or owner.origin, format_, selection)
     writers = {part: WRITERS[format_](out) for part, out in outputs.items()}
@@ -145,6 +146,14 @@ def export_to(
     return summary
 
 
+def _check_annotators_export(owner: SpanOwner, format_: str, *, split: bool) -> None:
+    if owner.origin == ALL_ANNOTATORS and (format_ != "jsonl" or split):
+        raise ValueError(
+            "--origin annotators writes every accepted version of each article, each under its annotator's "
+            "name: it exports JSONL only, without --split"
+        )
+
+
 def export(
     session: Session,
     origin: str,
@@ -168,7 +177,8 @@ def export(
         raise ValueError(f"format must be one of {', '.join(WRITERS)}, not {format_!r}")
     if not 0 <= dev < 1:
         raise ValueError(f"the dev fraction must be at least 0 and below 1, not {dev}")
-    owner = parse_origin(session, origin)
+    owner = parse_origin(session, origin, every_annotator=True)
+    _check_annotators_export(owner, format_, split=bool(dev))
     if dev:
         output.mkdir(parents=True, exist_ok=True)
         paths = {part: output / f"{part}{SUFFIXES[format_]}" for part in ("train", "dev")}

@@ -203,9 +203,15 @@ def prodigy_task(document: Document, doc) -> dict[str, Any]:
         spans.append(item)
     meta = {key: value for key, value in document.meta.items() if key not in PRODIGY_FIELDS}
     meta["id"] = document.id
+    whose = (
+        {}
+        if document.annotator is None
+        else {"annotator": document.annotator, "_annotator_id": document.annotator}
+    )
     return {
         "id": document.id,
         "text": document.text,
+        **whose,
         "spans": spans,
         "tokens": [
             {

@@ -1,16 +1,21 @@
 """Which version of an article is gold, and reading the documents of any origin.
 
 An article's gold is its stored gold, the newest of its gold revisions
-(imported with ``--origin gold``, or a version a reviewer marked as gold; see
-``gold_revisions``), even when that gold marks nothing. Without stored gold,
-it is the version of the one annotator who accepted it. When several
-annotators accepted it and there is no stored gold, the article has no single
-gold: it is left out and counted as conflicting. Gold is decided per chunk of
-articles in a fixed number of queries, never one per article or per span.
+(imported with ``--origin gold``, or a version a reviewer marked as gold or
+adjudicated; see ``gold_revisions``), even when that gold marks nothing.
+Without stored gold, an article that needs one annotator has the version of
+the one annotator who accepted it as gold. An article with two or more
+accepted versions has no gold until a reviewer adjudicates it or marks one
+version: it is left out and listed as waiting for adjudication, so gold never
+changes silently because a second annotator finished. An article that needs
+more annotators than have accepted it is listed as waiting for annotators.
+Gold is decided per chunk of articles in a fixed number of queries, never one
+per article or per span.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,11 +24,15 @@ from typing import Any
 from sqlalchemy import exists, func, or_
 from sqlmodel import Session, select
 
-from annotator.models import AnnotationState, Article, Origin, Span, Status
+from annotator.models import AnnotationState, Article, Origin, Span, Status, User
 from annotator.services.gold_revisions import articles_with_revisions, has_revision_condition
-from annotator.services.origins import SpanOwner
+from annotator.services.origins import ALL_ANNOTATORS, SpanOwner
+from annotator.services.settings import ProjectSettings, load_settings
 
 CHUNK_SIZE = 500
+# Why an article has no gold yet (markers in place of its spans).
+WAITING_FOR_ADJUDICATION = object()
+WAITING_FOR_ANNOTATORS = object()
 _SPAN_COLUMNS = (Span.article_id, Span.start, Span.end, Span.label, Span.attrs)
 
 
@@ -37,6 +46,8 @@ class Document:
     meta: dict[str, Any] = field(default_factory=dict)
     # The database row's id; None for documents read from a file.
     article_id: int | None = None
+    # Whose version this is, for an export of every annotator's accepted versions.
+    annotator: str | None = None
 
     def to_gold(self) -> dict[str, Any]:
         """Return the document in the gold JSONL format of the guidelines."""
@@ -59,26 +70,38 @@ class Selection:
     documents: int = 0
     spans: int = 0
     # Gold only: where each document's gold came from, and the articles left out
-    # because several annotators accepted them and no stored gold settles it.
+    # because their accepted versions await a reviewer, or more annotators.
     from_stored_gold: int = 0
     from_accepted: int = 0
-    conflicting: list[str] = field(default_factory=list)
+    waiting_for_adjudication: list[str] = field(default_factory=list)
+    waiting_for_annotators: list[str] = field(default_factory=list)
 
     @property
     def left_out(self) -> int:
-        """Articles with no version of this origin (conflicting ones not included)."""
-        return self.articles - self.documents - len(self.conflicting)
+        """Articles with no version of this origin (those waiting not included)."""
+        if self.origin == ALL_ANNOTATORS:
+            return 0
+        waiting = len(self.waiting_for_adjudication) + len(self.waiting_for_annotators)
+        return self.articles - self.documents - waiting
 
     def describe(self) -> str:
         """Return what was left out and, for gold, where it came from, in a line or three."""
+        if self.origin == ALL_ANNOTATORS:
+            return (
+                f"Wrote {_plural(self.documents, 'accepted version')} of {_plural(self.articles, 'article')}."
+            )
         what = "gold" if self.origin == Origin.GOLD else f"{self.origin} spans"
         lines = [f"Left out {_plural(self.left_out, 'article')} without {what}."]
-        if self.conflicting:
-            shown = ", ".join(self.conflicting[:5]) + (", ..." if len(self.conflicting) > 5 else "")
-            lines.append(
-                f"Left out {_plural(len(self.conflicting), 'article')} that several annotators accepted "
-                f"and no reviewer promoted to gold: {shown}."
-            )
+        for waiting, why in (
+            (
+                self.waiting_for_adjudication,
+                "waiting for adjudication (two or more accepted versions, no gold yet)",
+            ),
+            (self.waiting_for_annotators, "waiting for more annotators to accept them"),
+        ):
+            if waiting:
+                shown = ", ".join(waiting[:5]) + (", ..." if len(waiting) > 5 else "")
+                lines.append(f"Left out {_plural(len(waiting), 'article')} {why}: {shown}.")
         if self.origin == Origin.GOLD and self.documents:
             lines.append(
                 f"Gold came from stored gold for {_plural(self.from_stored_gold, 'article')} "
@@ -97,17 +120,26 @@ def iter_documents(
     *,
     selection: Selection | None = None,
     chunk_size: int = CHUNK_SIZE,
+    settings: ProjectSettings | None = None,
 ) -> Iterator[Document]:
     """Yield the documents of ``owner`` in article order, reading ``chunk_size`` articles per round.
 
     ``gold`` yields each article's gold (see the module docstring); ``model``
     every pre-annotated article, spans or not; ``annotator:NAME`` every article
-    that user has a version of. ``selection``, when given, is filled in as
-    documents are yielded.
+    that user has a version of; ``annotators`` every accepted version of every
+    annotator, each under its annotator's name. ``selection``, when given, is
+    filled in as documents are yielded.
     """
     selection = selection if selection is not None else Selection(owner.origin)
     selection.articles = session.exec(select(func.count()).select_from(Article)).one()
-    read = _gold_chunk if owner.origin == Origin.GOLD else _origin_chunk
+    if owner.origin == ALL_ANNOTATORS:
+        yield from _accepted_versions(session, selection, chunk_size)
+        return
+    if owner.origin == Origin.GOLD:
+        settings = settings or load_settings(session)
+        read = functools.partial(_gold_chunk, settings=settings)
+    else:
+        read = _origin_chunk
     last_id = 0
     while True:
         rows = session.exec(
@@ -121,8 +153,11 @@ def iter_documents(
         spans_of = read(session, owner, [row[0] for row in rows], selection)
         for article_id, external_id, text, meta in rows:
             spans = spans_of.get(article_id)
-            if spans is None:  # conflicting gold
-                selection.conflicting.append(external_id)
+            if spans is WAITING_FOR_ADJUDICATION:
+                selection.waiting_for_adjudication.append(external_id)
+                continue
+            if spans is WAITING_FOR_ANNOTATORS:
+                selection.waiting_for_annotators.append(external_id)
                 continue
             selection.documents += 1
             selection.spans += len(spans)
@@ -130,8 +165,16 @@ def iter_documents(
         last_id = rows[-1][0]
 
 
-def document_ids(session: Session, owner: SpanOwner, *, chunk_size: int = CHUNK_SIZE) -> list[int]:
+def document_ids(
+    session: Session,
+    owner: SpanOwner,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    settings: ProjectSettings | None = None,
+) -> list[int]:
     """Return the article ids ``iter_documents`` would yield, without reading texts or spans."""
+    if owner.origin == Origin.GOLD:
+        settings = settings or load_settings(session)
     found = []
     last_id = 0
     while True:
@@ -146,7 +189,11 @@ def document_ids(session: Session, owner: SpanOwner, *, chunk_size: int = CHUNK_
         if owner.origin == Origin.GOLD:
             with_gold = articles_with_revisions(session, ids)
             accepted = _accepted(session, [each for each in ids if each not in with_gold])
-            found.extend(each for each in ids if each in with_gold or len(accepted.get(each, ())) == 1)
+            found.extend(
+                each
+                for each in ids
+                if each in with_gold or (len(accepted.get(each, ())) == 1 and settings.required(each) == 1)
+            )
         else:
             found.extend(ids)
         last_id = ids[-1]
@@ -208,9 +255,14 @@ def _origin_chunk(
 
 
 def _gold_chunk(
-    session: Session, owner: SpanOwner, article_ids: list[int], selection: Selection
-) -> dict[int, list[dict[str, Any] | None]]:
-    """Return article id -> its gold spans, or None for an article with conflicting accepted versions."""
+    session: Session,
+    owner: SpanOwner,
+    article_ids: list[int],
+    selection: Selection,
+    *,
+    settings: ProjectSettings,
+) -> dict[int, Any]:
+    """Return article id -> its gold spans, or why it has none yet (WAITING_FOR_...)."""
     stored = articles_with_revisions(session, article_ids)
     gold = _span_dicts(
         session.exec(
@@ -221,7 +273,11 @@ def _gold_chunk(
     )
     gold = {article_id: gold.get(article_id, []) for article_id in stored}
     accepted = _accepted(session, [each for each in article_ids if each not in gold])
-    chosen = {article_id: users[0] for article_id, users in accepted.items() if len(users) == 1}
+    chosen = {
+        article_id: users[0]
+        for article_id, users in accepted.items()
+        if len(users) == 1 and settings.required(article_id) == 1
+    }
     versions: dict[int, list[dict[str, Any]]] = {}
     if chosen:
         # One query for all chosen versions; a user's other articles in the chunk are filtered out here.
@@ -243,6 +299,53 @@ def _gold_chunk(
         elif article_id in chosen:
             result[article_id] = versions.get(article_id, [])
             selection.from_accepted += 1
+        elif len(accepted.get(article_id, ())) >= 2:
+            result[article_id] = WAITING_FOR_ADJUDICATION
         else:
-            result[article_id] = None
+            result[article_id] = WAITING_FOR_ANNOTATORS
     return result
+
+
+def _accepted_versions(session: Session, selection: Selection, chunk_size: int) -> Iterator[Document]:
+    """Yield every accepted version, article by article and annotator by annotator name."""
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(Article.id, Article.external_id, Article.text, Article.meta)
+            .where(
+                Article.id > last_id,
+                exists().where(
+                    AnnotationState.article_id == Article.id, AnnotationState.status == Status.ACCEPTED.value
+                ),
+            )
+            .order_by(Article.id)
+            .limit(chunk_size)
+        ).all()
+        if not rows:
+            return
+        ids = [row[0] for row in rows]
+        owners = session.exec(
+            select(AnnotationState.article_id, AnnotationState.user_id, User.username)
+            .join(User, User.id == AnnotationState.user_id)
+            .where(AnnotationState.article_id.in_(ids), AnnotationState.status == Status.ACCEPTED.value)
+            .order_by(AnnotationState.article_id, User.username)
+        ).all()
+        spans: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+        for article_id, start, end, label, attrs, owner_id in session.exec(
+            select(*_SPAN_COLUMNS, Span.owner_id)
+            .where(Span.article_id.in_(ids), Span.origin == Origin.ANNOTATOR.value)
+            .order_by(Span.article_id, Span.start, Span.end)
+        ):
+            spans[(article_id, owner_id)].append(
+                {"start": start, "end": end, "label": label, "attrs": attrs or {}}
+            )
+        by_article = defaultdict(list)
+        for article_id, user_id, username in owners:
+            by_article[article_id].append((user_id, username))
+        for article_id, external_id, text, meta in rows:
+            for user_id, username in by_article[article_id]:
+                version = spans.get((article_id, user_id), [])
+                selection.documents += 1
+                selection.spans += len(version)
+                yield Document(external_id, text, version, meta or {}, article_id, annotator=username)
+        last_id = rows[-1][0]

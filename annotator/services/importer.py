@@ -202,7 +202,16 @@ def _decode(path: Path, data: bytes, problems: Problems, *, encoding: str) -> st
 # Prodigy's task fields, as `annotator export --format jsonl` writes them: derived
 # from the text and spans on every export, so they are not article metadata.
 PRODIGY_TASK_FIELDS = frozenset(
-    {"tokens", "answer", "_input_hash", "_task_hash", "_view_id", "_session_id", "_timestamp"}
+    {
+        "tokens",
+        "answer",
+        "_input_hash",
+        "_task_hash",
+        "_view_id",
+        "_session_id",
+        "_timestamp",
+        "_annotator_id",
+    }
 )
 
 

@@ -1,4 +1,4 @@
-"""Name whose spans a command reads or writes: ``gold``, ``model`` or ``annotator:NAME``."""
+"""Name whose spans a command reads or writes: ``gold``, ``model``, ``annotator:NAME`` or ``annotators``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from sqlmodel import Session, select
 from annotator.errors import NotFound
 from annotator.models import Origin, User
 
+# Every annotator's accepted versions, each under its annotator's name (an export of agreement data).
+ALL_ANNOTATORS = "annotators"
+
 
 @dataclass(frozen=True)
 class SpanOwner:
@@ -18,18 +21,23 @@ class SpanOwner:
     owner_id: int | None = None
 
 
-def parse_origin(session: Session, value: str) -> SpanOwner:
-    """Turn ``gold``, ``model`` or ``annotator:NAME`` into a SpanOwner.
+def parse_origin(session: Session, value: str, *, every_annotator: bool = False) -> SpanOwner:
+    """Turn ``gold``, ``model``, ``annotator:NAME`` (or with ``every_annotator``, ``annotators``) into a SpanOwner.
 
     Raises ValueError for a malformed value and NotFound for an unknown user.
     """
     kind, colon, name = value.partition(":")
     if kind in (Origin.GOLD, Origin.MODEL) and not colon:
         return SpanOwner(kind)
+    if every_annotator and value == ALL_ANNOTATORS:
+        return SpanOwner(ALL_ANNOTATORS)
     if kind == Origin.ANNOTATOR and name.strip():
         name = name.strip()
         user_id = session.exec(select(User.id).where(User.username == name)).first()
         if user_id is None:
             raise NotFound(f"no user named {name!r}; add one with `annotator user add {name}` first")
         return SpanOwner(Origin.ANNOTATOR.value, user_id)
-    raise ValueError(f"origin must be gold, model or annotator:NAME, not {value!r}")
+    choices = (
+        "gold, model, annotator:NAME or annotators" if every_annotator else "gold, model or annotator:NAME"
+    )
+    raise ValueError(f"origin must be {choices}, not {value!r}")

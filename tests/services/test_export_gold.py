@@ -78,7 +78,7 @@ def test_an_accepted_version_without_spans_is_empty_gold(session):
     assert documents == {"a1": []}
 
 
-def test_articles_without_gold_or_with_conflicting_versions_are_left_out_and_counted(session):
+def test_articles_without_gold_or_waiting_for_adjudication_are_left_out_and_counted(session):
     ann, bob = make_user(session, username="ann"), make_user(session, username="bob")
     plain = make_article(session, external_id="plain", text="Nothing happened.")
     started = make_article(session, external_id="started", text="Still nothing.")
@@ -92,10 +92,14 @@ def test_articles_without_gold_or_with_conflicting_versions_are_left_out_and_cou
     make_span(session, settled, start=0, end=7, label="ACTOR")
     documents, selection = gold_of(session)
     assert list(documents) == ["settled"]
-    assert selection.conflicting == ["both"]
+    assert selection.waiting_for_adjudication == ["both"]
+    assert selection.waiting_for_annotators == []
     assert (selection.articles, selection.documents, selection.left_out) == (4, 1, 2)
     assert "Left out 2 articles without gold." in selection.describe()
-    assert "several annotators accepted and no reviewer promoted to gold: both" in selection.describe()
+    assert (
+        "Left out 1 article waiting for adjudication (two or more accepted versions, no gold yet): both"
+        in (selection.describe())
+    )
     assert plain.id not in document_ids(session, parse_origin(session, "gold"))
 
 
@@ -161,3 +165,39 @@ def test_an_empty_stored_gold_is_gold_that_marks_nothing(session):
     assert documents == {"a1": []}
     assert (selection.from_stored_gold, selection.from_accepted, selection.left_out) == (1, 0, 0)
     assert document_ids(session, parse_origin(session, "gold")) == [article.id]
+
+
+def test_a_second_accepted_version_sends_an_article_to_adjudication_never_silently(session):
+    """With N = 2, one accepted version is not gold yet; two wait for a reviewer; each is named."""
+    from annotator.services.settings import set_setting
+
+    set_setting(session, "annotators_per_article", "2")
+    ann, bob = make_user(session, username="ann"), make_user(session, username="bob")
+    article = make_article(session, external_id="a1", text=TEXT)
+    make_span(session, article, start=0, end=7, label="ACTOR", origin="annotator", owner=ann)
+    set_status(session, article, ann)
+    documents, selection = gold_of(session)
+    assert documents == {} and selection.waiting_for_annotators == ["a1"]
+    assert "Left out 1 article waiting for more annotators to accept them: a1" in selection.describe()
+    set_status(session, article, bob)
+    documents, selection = gold_of(session)
+    assert documents == {} and selection.waiting_for_adjudication == ["a1"]
+    assert document_ids(session, parse_origin(session, "gold")) == []
+
+
+def test_evaluate_names_the_articles_waiting_for_adjudication(session):
+    from annotator.services.evaluate import evaluate_sources
+
+    ann, bob = make_user(session, username="ann"), make_user(session, username="bob")
+    article = make_article(session, external_id="a1", text=TEXT)
+    article.preannotated_with = "test"
+    session.add(article)
+    session.commit()
+    set_status(session, article, ann)
+    set_status(session, article, bob)
+    evaluation = evaluate_sources(session, "gold", "model")
+    assert evaluation.to_dict()["waiting_for_adjudication"] == ["a1"]
+    assert (
+        "Left out 1 article waiting for adjudication (two or more accepted versions), with no gold yet: a1."
+        in (evaluation.table())
+    )

@@ -190,9 +190,11 @@ def test_annotator_origin_with_an_unknown_user_is_refused(session):
     assert counts(session) == (0, 0)
 
 
-@pytest.mark.parametrize("origin", ["silver", "Gold", "gold:ann", "annotator", "annotator:", ""])
+@pytest.mark.parametrize(
+    "origin", ["silver", "Gold", "gold:ann", "annotator", "annotator:", "", "annotators"]
+)
 def test_invalid_origin_is_refused(session, origin):
-    with pytest.raises(BadImport, match="origin must be gold, model or annotator:NAME"):
+    with pytest.raises(BadImport, match=r"origin must be gold, model or annotator:NAME, not"):
         import_paths(session, [SAMPLES / "articles.jsonl"], origin=origin)
 
     assert counts(session) == (0, 0)
