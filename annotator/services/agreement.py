@@ -15,10 +15,10 @@ accepted (their accepted versions only):
   (nominal) across all annotators over every compared article, an annotator
   who did not accept an article being a missing value there. Both are own
   numpy code, proven equal to scikit-learn's ``cohen_kappa_score`` and
-  ``krippendorff.alpha`` in the tests: it needs no more than a few
-  sums per token, which are kept per chunk of articles, so the data is never
-  held whole. A measure that is undefined (a single category, no pairable
-  tokens) is None, never NaN;
+  ``krippendorff.alpha`` in the tests: they reduce to a few counts, added up
+  chunk by chunk, so the tokens of all articles are never held at once. A
+  measure that is undefined (a single category, no pairable tokens) is
+  None, never NaN;
 - CASUALTY attributes over strictly matched CASUALTY span pairs;
 - per article, the mean strict F1 over the pairs that accepted it;
 - each annotator against the pre-annotator's spans (strict F1, the
@@ -51,7 +51,6 @@ CHUNK_SIZE = 500
 SCHEMES = {"strict": "strict", "lenient": "ent_type"}
 # How many of the least agreed articles the text report names.
 LOWEST_SHOWN = 10
-OUTSIDE = "O"
 
 Spans = Sequence[Mapping[str, Any]]
 
@@ -154,12 +153,11 @@ class TokenCounts:
     units: int = 0
     pairable_units: int = 0
     differing: dict[int, int] = field(default_factory=dict)
-    values: np.ndarray = field(default=None)  # type: ignore[assignment]
     label_differing: dict[int, dict[int, int]] = field(default_factory=dict)
+    values: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.values is None:
-            self.values = np.zeros(self.categories, dtype=np.int64)
+        self.values = np.zeros(self.categories, dtype=np.int64)
 
     def add(self, codes: np.ndarray) -> None:
         """Add units: ``codes`` is annotators × units, -1 where an annotator gave no value."""
