@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from contextlib import contextmanager
 from itertools import combinations
 
 import krippendorff
@@ -15,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nervaluate import Evaluator
 from sklearn.metrics import cohen_kappa_score
-from sqlalchemy import event
 
 from annotator.errors import NotFound
 from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS
@@ -30,6 +28,7 @@ from annotator.services.agreement import (
 )
 from tests.factories import make_article, make_span, make_user
 from tests.services.test_evaluate_nervaluate import nervaluate_entities, sort
+from tests.services.test_export_gold import counted_queries
 
 TEXT = "Taliban fighters killed nine soldiers in Helmand province on Sunday, officials said."
 # Runs of whitespace make whitespace tokens, which are no units.
@@ -588,21 +587,6 @@ def preannotate(session, article, spans):
     article.preannotated_with = "test"
     session.add(article)
     session.commit()
-
-
-@contextmanager
-def counted_queries(session):
-    statements = []
-    engine = session.get_bind()
-
-    def count(*_args):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_the_database_reader_reads_accepted_versions_only(session):
