@@ -630,5 +630,43 @@ def evaluate(gold: str, pred: str, as_json: bool, labels: tuple[str, ...]) -> No
         click.echo(evaluation.table())
 
 
+@main.command()
+@click.option(
+    "--annotator",
+    "annotators",
+    multiple=True,
+    metavar="NAME",
+    help="Compare only these annotators (repeat the option; default: everyone who accepted an article "
+    "someone else accepted).",
+)
+@click.option(
+    "--labels",
+    multiple=True,
+    callback=_labels,
+    metavar="LABEL[,LABEL]",
+    help="Compare only these labels; the others count as O (default: all).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@with_database
+def agreement(annotators: tuple[str, ...], labels: tuple[str, ...], as_json: bool) -> None:
+    """How far annotators agree, over the articles two or more of them accepted.
+
+    Span F1 for every pair (strict: same start, end and label; lenient:
+    overlapping, same label), Cohen's kappa per pair and Krippendorff's alpha
+    on spaCy tokens, CASUALTY attributes of matching spans, each annotator
+    against the pre-annotator, and the articles agreed on least.
+    """
+    import json
+
+    from annotator.services.agreement import agreement as compute_agreement
+
+    with session_scope(get_engine()) as session:
+        try:
+            result = compute_agreement(session, annotators=annotators or None, labels=labels)
+        except NotFound as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.table())
+
+
 if __name__ == "__main__":  # python -m annotator.cli, as the installed `annotator` runs it
     main()

@@ -25,6 +25,7 @@ COMMANDS = {
     ("user", "activate"): ["nobody"],
     ("export",): ["-o", "{tmp}/missing/dir/gold.jsonl"],
     ("evaluate",): ["--gold", "gold", "--pred", "model"],
+    ("agreement",): [],
     ("preannotate",): [],
     ("demo",): ["--no-serve"],
     ("serve",): ["--port", "0"],
