@@ -47,6 +47,8 @@ ROUTES = {
     ("review.status", "POST"): ("/review/{id}/status", {"version": 0, "status": "skipped"}, EVERYONE),
     ("review.undo", "POST"): ("/review/{id}/undo", {"version": 0}, EVERYONE),
     ("review.start", "POST"): ("/review/{id}/start", {}, EVERYONE),
+    ("team.dashboard", "GET"): ("/team/", None, EVERYONE),
+    ("team.agreement", "GET"): ("/team/agreement", None, REVIEWERS),
     ("gold.confirm_promotion", "GET"): ("/gold/{id}/promote?annotator={other}", None, REVIEWERS),
     ("gold.promote", "POST"): (
         "/gold/{id}/promote",
