@@ -256,3 +256,32 @@ class SpanEdit(SQLModel, table=True):
         # "The newest edit of this state" is the last entry of this index.
         UniqueConstraint("state_id", "version", name="uq_span_edit_state_version"),
     )
+
+
+class VersionCount(SQLModel, table=True):
+    """Exact-match span counts of one accepted version against another version, the model or gold, per label.
+
+    Keyed by the versions it was counted on (a state's version number changes
+    with every edit; the model by its pipeline version; gold by its revision's
+    id), so a row never goes stale: a changed version simply has no row yet,
+    and old rows are never read. The team dashboard sums these instead of
+    comparing every span of the corpus on each view. Label "" marks that the
+    comparison was counted, even when neither side has a span.
+    """
+
+    __tablename__ = "version_count"
+
+    state_id: int = Field(foreign_key="annotation_state.id", ondelete="CASCADE", primary_key=True)
+    state_version: int = Field(primary_key=True)
+    # "state:ID:VERSION", "model:PIPELINE" or "gold:REVISION_ID": what it was compared with.
+    other: str = Field(max_length=160, primary_key=True)
+    label: str = Field(max_length=40, primary_key=True)
+    kind: str = Field(max_length=10)  # state, model or gold
+    other_state_id: int | None = Field(default=None, foreign_key="annotation_state.id", ondelete="CASCADE")
+    other_version: int | None = Field(default=None)
+    reference: str | None = Field(default=None, max_length=120)
+    mine: int = 0
+    theirs: int = 0
+    matches: int = 0
+
+    __table_args__ = (CheckConstraint("kind IN ('state', 'model', 'gold')", name="ck_version_count_kind"),)

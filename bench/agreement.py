@@ -23,8 +23,9 @@ Then, per database, in one run:
 
 spaCy's tokenizer is loaded before both clocks start. Asserts that both give
 the same figures, then prints both times, their ratio (above 1.0: annotator is
-faster) and the load average. ``dashboard_times(app)`` is the hook for the
-Agreement page's server time, which does not exist yet.
+faster) and the load average. It then times the team dashboard's server time
+(GET /team/ as a reviewer, through the test client): p50 and p99 over
+--dashboard-requests requests, next to a bare route of the same app.
 
     PYTHONPATH=. .venv/bin/python bench/agreement.py [--n 10000] [--postgres [URL]]
 """
@@ -396,15 +397,37 @@ def assert_same(ours: dict, theirs: dict) -> None:
 # --- timing ------------------------------------------------------------------------------------
 
 
-def dashboard_times(app) -> dict[str, float] | None:
-    """Return the Agreement page's server times in seconds (first view, repeat view), or None.
+DASHBOARD_REQUESTS = 50
 
-    TODO(dashboard): the Agreement page for reviewers and admins is not built
-    yet. When it is, log a reviewer in with ``app.test_client()`` and time
-    GET of the page here, as bench/web.py times the article page; ``main``
-    prints whatever this returns next to the command's time.
-    """
-    return None
+
+def dashboard_times(app, requests: int = DASHBOARD_REQUESTS) -> dict[str, float]:
+    """Return the team dashboard's server times in seconds (p50, p99) and a bare route's p50, as a reviewer sees it."""
+    from sqlmodel import Session as PlainSession
+
+    from annotator.services import users as user_service
+
+    user_service.PASSWORD_METHOD = "scrypt:1024:8:1"  # the login is not what is measured
+    with PlainSession(app.extensions["annotator.engine"]) as session:
+        if user_service.get_user_by_name(session, "bench-reviewer") is None:
+            user_service.create_user(session, "bench-reviewer", "pw", role="reviewer")
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["csrf_token"] = "bench"
+    client.post("/auth/login", data={"username": "bench-reviewer", "password": "pw", "csrf_token": "bench"})
+
+    def times(path: str) -> list[float]:
+        found = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            response = client.get(path)
+            found.append(time.perf_counter() - started)
+            assert response.status_code == 200, (path, response.status_code)
+        return sorted(found)
+
+    bare = times("/healthz")
+    page = times("/team/")
+    p99 = min(len(page) - 1, int(len(page) * 0.99))
+    return {"p50": page[len(page) // 2], "p99": page[p99], "bare route p50": bare[len(bare) // 2]}
 
 
 def bench(name: str, engine: Engine, url: str, n: int) -> None:
@@ -412,6 +435,18 @@ def bench(name: str, engine: Engine, url: str, n: int) -> None:
     spans, states = fill(engine, n)
     print(
         f"{name}: {n} articles, {states} states, {spans} spans ({time.perf_counter() - started:.1f} s to fill)"
+    )
+    # The versions were written directly, as an upgrade finds them: count them as the upgrade does.
+    from sqlmodel import Session as CountSession
+
+    from annotator.services.version_counts import count_everything
+
+    started = time.perf_counter()
+    with CountSession(engine) as session:
+        count_everything(session)
+        session.commit()
+    print(
+        f"  counting every accepted version for the dashboard (as at the upgrade): {time.perf_counter() - started:.1f} s"
     )
     import spacy
 
@@ -451,13 +486,11 @@ def bench(name: str, engine: Engine, url: str, n: int) -> None:
     print(f"    of which: database read {read_time:.2f} s, {parts}")
     print(f"  ratio reference / annotator time: {reference_time / ours_time:.2f}")
     dashboard = dashboard_times(app)
-    if dashboard is None:
-        print("  dashboard server time: n/a (the Agreement page is not built yet; see dashboard_times)")
-    else:
-        print(
-            "  dashboard server time: "
-            + ", ".join(f"{what} {took * 1000:.0f} ms" for what, took in dashboard.items())
-        )
+    print(
+        f"  team dashboard (GET /team/ as a reviewer, {DASHBOARD_REQUESTS} requests): "
+        + ", ".join(f"{what} {took * 1000:.1f} ms" for what, took in dashboard.items())
+        + f"; p50 / bare route {dashboard['p50'] / dashboard['bare route p50']:.0f}x"
+    )
     print(
         "  load average (1, 5, 15 min): before "
         + " ".join(f"{load:.2f}" for load in load_before)

@@ -14,7 +14,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, literal, or_
+from sqlalchemy import String, and_, cast, func, literal
 from sqlmodel import Session, select
 
 from annotator.labels import LABELS
@@ -22,13 +22,13 @@ from annotator.models import (
     AnnotationState,
     Article,
     GoldRevision,
-    Origin,
     Role,
-    Span,
     SpanEdit,
     Status,
     User,
+    VersionCount,
 )
+from annotator.services.version_counts import MARKER
 
 # A pause between two edits longer than this is not counted as work.
 IDLE_SECONDS = 300.0
@@ -170,11 +170,12 @@ def dashboard(session: Session, viewer: User) -> Dashboard:
     return Dashboard(rows, whole_team)
 
 
-# --- exact-match span F1, counted in SQL ---------------------------------------------------------------
+# --- exact-match span F1, from stored counts --------------------------------------------------------
 #
 # The dashboard's F1 is exact-match F1: twice the spans both sides have (same start,
-# end and label) over all spans of both sides, per label as well. The database counts
-# them, so the dashboard reads no spans and stays fast on a large corpus. Where two
+# end and label) over all spans of both sides, per label as well. The counts are made
+# when versions are accepted (services/version_counts) and only summed here, so the
+# dashboard reads no spans and stays fast on a large corpus. Where two
 # versions' spans are either the same or apart (the usual case) this is exactly
 # nervaluate's strict F1, which the Agreement page gives; they differ only where a span
 # of one version overlaps several of the other, which nervaluate counts as several
@@ -232,96 +233,77 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 def strict_figures(session: Session, user_ids: list[int]) -> StrictFigures:
-    """Count, for these users' accepted versions, spans and exact matches against each other, the model and gold."""
+    """Sum the stored exact-match counts of these users' current accepted versions (services/version_counts)."""
     found = StrictFigures()
     if not user_ids:
         return found
-    accepted = (
-        select(AnnotationState.article_id, AnnotationState.user_id)
-        .where(AnnotationState.status == Status.ACCEPTED.value)
+    counts = VersionCount.__table__
+    mine = AnnotationState.__table__.alias("mine")
+    theirs = AnnotationState.__table__.alias("theirs")
+    current = and_(
+        mine.c.id == counts.c.state_id,
+        mine.c.version == counts.c.state_version,
+        mine.c.status == Status.ACCEPTED.value,
+    )
+    sums = (func.count(), func.sum(counts.c.mine), func.sum(counts.c.theirs), func.sum(counts.c.matches))
+
+    def add(
+        target: _Counts, label: str, number: int, mine_count: int, theirs_count: int, matches: int
+    ) -> None:
+        if label == MARKER:  # one marker a compared article
+            target.articles += number
+        else:
+            target.mine[label] += mine_count
+            target.theirs[label] += theirs_count
+            target.matches[label] += matches
+
+    for first, second, label, *numbers in session.execute(
+        select(mine.c.user_id, theirs.c.user_id, counts.c.label, *sums)
+        .select_from(
+            counts.join(mine, current).join(
+                theirs,
+                and_(
+                    theirs.c.id == counts.c.other_state_id,
+                    theirs.c.version == counts.c.other_version,
+                    theirs.c.status == Status.ACCEPTED.value,
+                ),
+            )
+        )
+        .where(counts.c.kind == "state", mine.c.user_id.in_(user_ids))
+        .group_by(mine.c.user_id, theirs.c.user_id, counts.c.label)
+    ):
+        add(found.pairs[(first, second)], label, *numbers)
+    article = Article.__table__
+    for user_id, label, *numbers in session.execute(
+        select(mine.c.user_id, counts.c.label, *sums)
+        .select_from(
+            counts.join(mine, current).join(
+                article,
+                and_(article.c.id == mine.c.article_id, article.c.preannotated_with == counts.c.reference),
+            )
+        )
+        .where(counts.c.kind == "model", mine.c.user_id.in_(user_ids))
+        .group_by(mine.c.user_id, counts.c.label)
+    ):
+        add(found.model[user_id], label, *numbers)
+    latest = (
+        select(GoldRevision.article_id, func.max(GoldRevision.id).label("revision"))
+        .group_by(GoldRevision.article_id)
         .subquery()
     )
-    me, other = accepted.alias("me"), accepted.alias("other")
-    mine = Span.__table__.alias("mine")
-    spans = Span.__table__.alias("other_spans")
-
-    def own_spans(side):
-        return and_(
-            mine.c.article_id == side.c.article_id,
-            mine.c.origin == Origin.ANNOTATOR.value,
-            mine.c.owner_id == side.c.user_id,
+    for user_id, label, *numbers in session.execute(
+        select(mine.c.user_id, counts.c.label, *sums)
+        .select_from(
+            counts.join(mine, current).join(
+                latest,
+                and_(
+                    latest.c.article_id == mine.c.article_id,
+                    counts.c.reference == cast(latest.c.revision, String),
+                ),
+            )
         )
-
-    shared = and_(other.c.article_id == me.c.article_id, other.c.user_id != me.c.user_id)
-    # Pairs: shared articles, each side's spans there, and exact matches.
-    for first, second, articles in session.execute(
-        select(me.c.user_id, other.c.user_id, func.count())
-        .select_from(me.join(other, shared))
-        .where(me.c.user_id.in_(user_ids))
-        .group_by(me.c.user_id, other.c.user_id)
+        .where(counts.c.kind == "gold", mine.c.user_id.in_(user_ids))
+        .group_by(mine.c.user_id, counts.c.label)
     ):
-        found.pairs[(first, second)].articles = articles
-    for first, second, label, count in session.execute(
-        select(me.c.user_id, other.c.user_id, mine.c.label, func.count())
-        .select_from(me.join(other, shared).join(mine, own_spans(me)))
-        # Both ends: a user's pair needs the other's span count as well.
-        .where(or_(me.c.user_id.in_(user_ids), other.c.user_id.in_(user_ids)))
-        .group_by(me.c.user_id, other.c.user_id, mine.c.label)
-    ):
-        found.pairs[(first, second)].mine[label] += count
-        found.pairs[(second, first)].theirs[label] += count
-    exact = and_(
-        spans.c.article_id == mine.c.article_id,
-        spans.c.origin == Origin.ANNOTATOR.value,
-        spans.c.owner_id == other.c.user_id,
-        spans.c.start == mine.c.start,
-        spans.c.end == mine.c.end,
-        spans.c.label == mine.c.label,
-    )
-    for first, second, label, count in session.execute(
-        select(me.c.user_id, other.c.user_id, mine.c.label, func.count())
-        .select_from(me.join(other, shared).join(mine, own_spans(me)).join(spans, exact))
-        .where(me.c.user_id.in_(user_ids))
-        .group_by(me.c.user_id, other.c.user_id, mine.c.label)
-    ):
-        found.pairs[(first, second)].matches[label] = count
-    # The model (pre-annotated articles) and stored gold (articles with a gold revision).
-    for origin, articles_of, target in (
-        (Origin.MODEL.value, select(Article.id).where(Article.preannotated_with.is_not(None)), found.model),
-        (Origin.GOLD.value, select(GoldRevision.article_id).distinct(), found.gold),
-    ):
-        compared = and_(me.c.user_id.in_(user_ids), me.c.article_id.in_(articles_of))
-        for user_id, articles in session.execute(
-            select(me.c.user_id, func.count()).where(compared).group_by(me.c.user_id)
-        ):
-            target[user_id].articles = articles
-        for user_id, label, count in session.execute(
-            select(me.c.user_id, mine.c.label, func.count())
-            .select_from(me.join(mine, own_spans(me)))
-            .where(compared)
-            .group_by(me.c.user_id, mine.c.label)
-        ):
-            target[user_id].mine[label] += count
-        reference = and_(spans.c.article_id == me.c.article_id, spans.c.origin == origin)
-        for user_id, label, count in session.execute(
-            select(me.c.user_id, spans.c.label, func.count())
-            .select_from(me.join(spans, reference))
-            .where(compared)
-            .group_by(me.c.user_id, spans.c.label)
-        ):
-            target[user_id].theirs[label] += count
-        matched = and_(
-            spans.c.article_id == mine.c.article_id,
-            spans.c.origin == origin,
-            spans.c.start == mine.c.start,
-            spans.c.end == mine.c.end,
-            spans.c.label == mine.c.label,
-        )
-        for user_id, label, count in session.execute(
-            select(me.c.user_id, mine.c.label, func.count())
-            .select_from(me.join(mine, own_spans(me)).join(spans, matched))
-            .where(compared)
-            .group_by(me.c.user_id, mine.c.label)
-        ):
-            target[user_id].matches[label] = count
+        add(found.gold[user_id], label, *numbers)
     return found

@@ -39,6 +39,7 @@ from annotator.models import (
     User,
     utcnow,
 )
+from annotator.services import version_counts
 from annotator.services.assignment import FINISHED, FullyStaffed, claim_params, lock_article, room_for
 from annotator.services.settings import load_settings
 from annotator.services.workspace import (
@@ -326,6 +327,9 @@ def _set_state(session: Session, work: _Work, status: str, comment: str | None) 
         values.update(claimed_at=None, assigned_at=None)
     session.execute(_STATE_UPDATE, values)
     work.status, work.comment = status, comment
+    if status == Status.ACCEPTED.value:
+        # Counted now, as accepted, so that the team dashboard only sums (services/version_counts).
+        version_counts.count_accepted(session, work.state_id)
 
 
 def _update_span(session: Session, work: _Work, span: SpanView) -> None:

@@ -38,6 +38,7 @@ from annotator.models import (
     User,
     utcnow,
 )
+from annotator.services import version_counts
 
 MAX_REASON = 2000
 
@@ -107,6 +108,7 @@ def record_revision(
             ],
         )
     session.flush()
+    version_counts.count_references(session, [article_id], only="gold")
     return revision
 
 

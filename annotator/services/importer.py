@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 from annotator.errors import BadImport, NotFound
 from annotator.labels import spans_errors
 from annotator.models import Article, GoldAction, GoldRevision, Origin, Span, utcnow
+from annotator.services import version_counts
 from annotator.services.gold_revisions import snapshot
 from annotator.services.origins import SpanOwner, parse_origin
 
@@ -647,7 +648,20 @@ def write(
             ],
         )
         summary.gold_revisions += len(batch)
+    _count_changed(session, planned, owner, inserted_ids)
     session.commit()
+
+
+def _count_changed(session: Session, planned: Plan, owner: SpanOwner, inserted_ids: dict[str, int]) -> None:
+    """Count accepted versions again where this import changed the gold, or an annotator's spans."""
+    if owner.origin == Origin.GOLD.value and planned.gold_changes:
+        changed = [
+            article.article_id or inserted_ids[article.external_id] for article in planned.gold_changes
+        ]
+        version_counts.count_references(session, changed, only="gold")
+    elif owner.origin == Origin.ANNOTATOR.value:
+        touched = [item.article_id for item in planned.records if item.spans and item.article_id is not None]
+        version_counts.recount_owner(session, touched, owner.owner_id)
 
 
 def import_paths(

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, true, update
 from sqlmodel import Session, select
 
 from annotator.models import Article, Origin, Span, utcnow
+from annotator.services import version_counts
 
 # How many skipped articles a summary names; the others are only counted.
 MAX_LISTED = 10
@@ -193,6 +194,8 @@ def preannotate(
             if rows:
                 session.execute(insert(Span), rows)
             session.execute(update(Article).where(Article.id.in_(ids)).values(preannotated_with=version))
+            # Accepted versions of these articles are compared with the model's new spans.
+            version_counts.count_references(session, ids, only="model")
             session.commit()
         for article_id, external_id, _ in batch:
             if article_id in failures:
