@@ -27,6 +27,7 @@ from annotator.services.evaluate import (
     read_source,
 )
 from annotator.services.gold import Selection
+from annotator.services.settings import load_settings
 from annotator.services.users import list_users
 
 FALSE_POSITIVE = "fp"
@@ -95,9 +96,11 @@ def _all_sources(session: Session) -> list[str]:
 
 
 def source_choices(session: Session, viewer: User) -> list[str]:
-    """Return the origins ``viewer`` may compare: all of them for reviewers, the model and their own for annotators."""
+    """Return the origins ``viewer`` may compare: all of them for reviewers; for annotators the model and
+    their own version, and gold when the project lets annotators see it."""
     if viewer.role == Role.ANNOTATOR.value:
-        return [f"{Origin.ANNOTATOR.value}:{viewer.username}", Origin.MODEL.value]
+        own = [f"{Origin.ANNOTATOR.value}:{viewer.username}", Origin.MODEL.value]
+        return own + [Origin.GOLD.value] if load_settings(session).annotators_see_gold else own
     return _all_sources(session)
 
 

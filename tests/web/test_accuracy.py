@@ -176,3 +176,15 @@ def test_annotators_get_403_for_gold_and_other_annotators(client, auth, compared
     text = response.get_data(as_text=True)
     assert "only the model and their own version" in text
     assert "acc-p" not in text  # no scores
+
+
+def test_annotators_compare_with_gold_once_the_project_allows_it(client, auth, compared, db_session):
+    from annotator.services.settings import set_setting
+
+    auth.login("ann")
+    assert client.get("/accuracy/?gold=gold&pred=annotator:ann").status_code == 403
+    set_setting(db_session, "annotators_see_gold", "yes")
+    response = client.get("/accuracy/?gold=gold&pred=annotator:ann")
+    assert response.status_code == 200
+    assert '<option value="gold"' in response.get_data(as_text=True)
+    assert client.get("/accuracy/?gold=gold&pred=annotator:bob").status_code in (403, 422)

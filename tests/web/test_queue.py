@@ -83,3 +83,28 @@ def test_a_reviewer_may_take_an_article_with_room_but_not_a_full_one(app, db_ses
     assert rev.post("/review/2/start", data={"csrf_token": TEST_CSRF}).status_code == 303
     refused = rev.post("/review/1/start", data={"csrf_token": TEST_CSRF}, headers=HTMX)
     assert refused.status_code == 422 and "already has its annotator" in refused.get_data(as_text=True)
+
+
+def test_concurrent_next_requests_never_exceed_n(app, db_session):
+    """Eight annotators press Next at the same instant, through the web app: each article goes to exactly two."""
+    import threading
+
+    from annotator.services.settings import set_setting
+
+    set_setting(db_session, "annotators_per_article", "2")
+    for i in range(4):
+        make_article(db_session, external_id=f"n{i}", text=f"Kabul {i}")
+    clients = [_client(app, db_session, f"u{i}") for i in range(8)]
+    ready = threading.Barrier(len(clients))
+    landed: list[str] = []
+
+    def press(client):
+        ready.wait()
+        landed.append(_next(client).headers["Location"])
+
+    threads = [threading.Thread(target=press, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(landed) == sorted(f"/articles/n{i}" for i in range(4) for _ in range(2))
