@@ -129,8 +129,8 @@ def fill(engine: Engine, n: int) -> tuple[int, int]:
         connection.execute(
             insert(User.__table__),
             [
-                {"id": number, "username": name, "password_hash": "!", "role": "annotator", "created_at": now}
-                for number, name in enumerate(ANNOTATORS, 1)
+                {"username": name, "password_hash": "!", "role": "annotator", "created_at": now}
+                for name in ANNOTATORS
             ],
         )
         spans_written = states_written = 0

@@ -21,20 +21,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, update
+from sqlalchemy import and_, bindparam, case, exists, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from annotator.errors import InvalidEdit, NotFound
-from annotator.models import AnnotationState, Article, Origin, Span, Status, User, utcnow
+from annotator.models import AnnotationState, Article, Span, Status, User, utcnow
 from annotator.services.settings import SPREAD, ProjectSettings
-from annotator.services.spans import copy_spans
+from annotator.services.spans import copy_model_spans
 
 # Statuses after which an article leaves the annotator's queue.
 FINISHED = (Status.ACCEPTED.value, Status.SKIPPED.value, Status.FLAGGED.value)
 OPEN = (Status.TODO.value, Status.IN_PROGRESS.value)
-# Candidates tried by one Next before giving up (others may take them meanwhile).
-MAX_TRIES = 5
 
 _ARTICLES = Article.__table__
 _STATES = AnnotationState.__table__
@@ -182,7 +180,8 @@ def claim_next(
     double annotation completes), then untouched articles, in article order.
     """
     excluded = {leaving} if leaving is not None else set()
-    for _ in range(MAX_TRIES):
+    # Each round either claims or rules out an article that filled up meanwhile, so it ends.
+    while True:
         now = utcnow()
         params = claim_params(settings, now)
         picked = _pick(session, user, params, excluded)
@@ -192,7 +191,6 @@ def claim_next(
         if held or _claim(session, article_id, user, settings, params, now):
             return session.get(Article, article_id).external_id
         excluded.add(article_id)  # taken by someone else meanwhile: try the next one
-    return None
 
 
 # --- claiming ------------------------------------------------------------------------------------------
@@ -226,7 +224,7 @@ def room_for(session: Session, article_id: int, user_id: int, params: dict) -> b
 
 @functools.cache
 def _state_statements(dialect: str):
-    """Return the INSERT of a claimed state (yielding to an existing one) and the claim of an existing one."""
+    """Return the INSERT of a claimed state (yielding to an existing one), and the claim of an existing one."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     create = (
         insert(_STATES)
@@ -256,14 +254,7 @@ def _state_statements(dialect: str):
             ),
         )
     )
-    copy_model_spans = copy_spans(
-        _SPANS.c.article_id == bindparam("from_article"),
-        _SPANS.c.origin == Origin.MODEL.value,
-        origin=literal(Origin.ANNOTATOR.value),
-        owner_id=bindparam("owner_id", type_=_SPANS.c.owner_id.type),
-        now=bindparam("now", type_=_SPANS.c.created_at.type),
-    )
-    return create, claim, copy_model_spans
+    return create, claim
 
 
 def take(
@@ -280,7 +271,7 @@ def take(
     The caller holds the article's lock and has checked the room (or is an
     assignment, which may exceed N), and commits.
     """
-    create, claim, copy_model_spans = _state_statements(session.get_bind().dialect.name)
+    create, claim = _state_statements(session.get_bind().dialect.name)
     values = {
         "article_id": article_id,
         "viewer_id": user_id,
@@ -291,7 +282,7 @@ def take(
     if created is None:
         session.execute(claim, values)
     elif settings.starts_from_model(article_id):
-        session.execute(copy_model_spans, {"from_article": article_id, "owner_id": user_id, "now": now})
+        session.execute(copy_model_spans(), {"from_article": article_id, "owner_id": user_id, "now": now})
 
 
 def _claim(

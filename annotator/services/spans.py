@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, insert, select
+import functools
+
+from sqlalchemy import ColumnElement, bindparam, insert, literal, select
 from sqlalchemy.sql.dml import Insert
 
-from annotator.models import Span
+from annotator.models import Origin, Span
 
 _SPANS = Span.__table__
 _COPIED_COLUMNS = ("article_id", "start", "end", "label", "attrs", "source")
@@ -18,4 +20,16 @@ def copy_spans(
     return insert(_SPANS).from_select(
         [*_COPIED_COLUMNS, "origin", "owner_id", "created_at", "updated_at"],
         select(*(_SPANS.c[name] for name in _COPIED_COLUMNS), origin, owner_id, now, now).where(*where),
+    )
+
+
+@functools.cache
+def copy_model_spans() -> Insert:
+    """Return the copy of article :from_article's model spans into :owner_id's working copy, made at :now."""
+    return copy_spans(
+        _SPANS.c.article_id == bindparam("from_article"),
+        _SPANS.c.origin == Origin.MODEL.value,
+        origin=literal(Origin.ANNOTATOR.value),
+        owner_id=bindparam("owner_id", type_=_SPANS.c.owner_id.type),
+        now=bindparam("now", type_=_SPANS.c.created_at.type),
     )

@@ -104,41 +104,13 @@ def _spans(session: Session, article_ids: Iterable[int], origin: str) -> dict[in
 
 
 def count_accepted(session: Session, state_id: int) -> None:
-    """Count a version that was just accepted (as it stands in this transaction); the caller commits."""
-    state = session.execute(
-        select(_STATES.c.article_id, _STATES.c.user_id, _STATES.c.version).where(_STATES.c.id == state_id)
-    ).one()
-    article_id, user_id, version = state
-    accepted = _accepted(session, [article_id])
-    versions = _spans(session, [article_id], Origin.ANNOTATOR.value)[article_id]
-    rows = []
-    mine = versions[user_id]
-    for other_id, other_version, _, other_user in accepted:
-        if other_id == state_id:
-            continue
-        theirs = versions[other_user]
-        rows += _rows(
-            state_id,
-            version,
-            f"state:{other_id}:{other_version}",
-            "state",
-            mine,
-            theirs,
-            other_state_id=other_id,
-            other_version=other_version,
-        )
-        rows += _rows(
-            other_id,
-            other_version,
-            f"state:{state_id}:{version}",
-            "state",
-            theirs,
-            mine,
-            other_state_id=state_id,
-            other_version=version,
-        )
-    rows += _reference_rows(session, [(state_id, version, article_id, user_id)], {article_id: versions})
-    _write(session, rows)
+    """Count a version that was just accepted (as it stands in this transaction); the caller commits.
+
+    All comparisons of its article's accepted versions are made; those already
+    counted are kept as they are (their keys did not change).
+    """
+    article_id = session.execute(select(_STATES.c.article_id).where(_STATES.c.id == state_id)).scalar_one()
+    count_articles(session, [article_id])
 
 
 def _reference_rows(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, literal
+from sqlalchemy import and_, bindparam, exists
 from sqlmodel import Session, select
 
 from annotator.errors import (
@@ -45,7 +45,7 @@ from annotator.services.assignment import (
 )
 from annotator.services.chunks import Chunk, chunks
 from annotator.services.settings import ProjectSettings, load_settings
-from annotator.services.spans import copy_spans
+from annotator.services.spans import copy_model_spans
 
 _ARTICLES = Article.__table__
 _SPANS = Span.__table__
@@ -175,7 +175,7 @@ def load_spans(session: Session, text: str, article_id: int, owner_id: int | Non
 
 @functools.cache
 def _start_statements(dialect: str):
-    """Return the INSERT of a state that yields to a concurrent one, and the copy of the model's spans."""
+    """Return the INSERT of a state that yields to a concurrent one."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
@@ -185,14 +185,7 @@ def _start_statements(dialect: str):
         .on_conflict_do_nothing(index_elements=["user_id", "article_id"])
         .returning(_STATES.c.id)
     )
-    copy_model_spans = copy_spans(
-        _SPANS.c.article_id == bindparam("from_article"),
-        _SPANS.c.origin == Origin.MODEL.value,
-        origin=literal(Origin.ANNOTATOR.value),
-        owner_id=bindparam("owner_id", type_=_SPANS.c.owner_id.type),
-        now=bindparam("now", type_=_SPANS.c.created_at.type),
-    )
-    return create_state, copy_model_spans
+    return create_state
 
 
 def _start_work(session: Session, article_id: int, user_id: int, settings: ProjectSettings) -> None:
@@ -202,7 +195,7 @@ def _start_work(session: Session, article_id: int, user_id: int, settings: Proje
     annotators and the settings keep them from starting from the same proposals.
     """
     now = utcnow()
-    create_state, copy_model_spans = _start_statements(session.get_bind().dialect.name)
+    create_state = _start_statements(session.get_bind().dialect.name)
     created = session.execute(
         create_state,
         {
@@ -215,7 +208,7 @@ def _start_work(session: Session, article_id: int, user_id: int, settings: Proje
         },
     ).first()
     if created is not None and settings.starts_from_model(article_id):
-        session.execute(copy_model_spans, {"from_article": article_id, "owner_id": user_id, "now": now})
+        session.execute(copy_model_spans(), {"from_article": article_id, "owner_id": user_id, "now": now})
     session.commit()
 
 
