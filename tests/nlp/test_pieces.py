@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 import pytest
-import spacy
 
 from annotator.nlp import PIECE_LENGTH, piece_bounds, pipe_spans, predict
+from tests.phrase_ruler import expected_spans, phrase_ruler
 
 SENTENCE = "Taliban fighters attacked Kabul."
 
@@ -93,23 +93,7 @@ def test_max_length_below_two_is_refused():
 
 @pytest.fixture(scope="module")
 def ruler():
-    """A blank pipeline that tags two phrases, standing in for the model."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("entity_ruler").add_patterns(
-        [{"label": "ACTOR", "pattern": "Taliban fighters"}, {"label": "LOCATION", "pattern": "Kabul"}]
-    )
-    return nlp
-
-
-def expected_spans(text: str) -> list[tuple[int, int, str]]:
-    """Return where the ruler's phrases occur in ``text``."""
-    found = []
-    for phrase, label in (("Taliban fighters", "ACTOR"), ("Kabul", "LOCATION")):
-        start = text.find(phrase)
-        while start >= 0:
-            found.append((start, start + len(phrase), label))
-            start = text.find(phrase, start + 1)
-    return sorted(found)
+    return phrase_ruler()
 
 
 def as_tuples(spans: list[dict]) -> list[tuple[int, int, str]]:

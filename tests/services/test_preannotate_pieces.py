@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import spacy
 from spacy.language import Language
 from sqlmodel import select
 
@@ -11,6 +10,7 @@ from annotator.labels import spans_errors
 from annotator.models import Article, Span
 from annotator.services.preannotate import MAX_LISTED, count_pending, preannotate
 from tests.factories import make_article, make_span
+from tests.phrase_ruler import expected_spans, phrase_ruler
 
 SENTENCE = "Taliban fighters attacked Kabul on Monday."
 FILLER = "The markets were open and the weather was mild. " * 20
@@ -26,25 +26,11 @@ def fail_on_marker(doc):
 
 
 def ruler_pipeline(*, failing: bool = False) -> Language:
-    """Return a blank pipeline tagging two phrases; with ``failing``, it raises on texts holding MARKER."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("entity_ruler").add_patterns(
-        [{"label": "ACTOR", "pattern": "Taliban fighters"}, {"label": "LOCATION", "pattern": "Kabul"}]
-    )
+    """Return the phrase ruler; with ``failing``, it raises on texts holding MARKER."""
+    nlp = phrase_ruler()
     if failing:
         nlp.add_pipe("annotator_test_fail_on_marker")
     return nlp
-
-
-def expected_spans(text: str) -> list[tuple[int, int, str]]:
-    """Return where the ruler's phrases occur in ``text``."""
-    found = []
-    for phrase, label in (("Taliban fighters", "ACTOR"), ("Kabul", "LOCATION")):
-        start = text.find(phrase)
-        while start >= 0:
-            found.append((start, start + len(phrase), label))
-            start = text.find(phrase, start + 1)
-    return sorted(found)
 
 
 def model_spans(session, article: Article) -> list[tuple[int, int, str]]:

@@ -151,3 +151,11 @@ def make_review_article(db_session) -> Article:
         db_session, article, start=start, end=end, label="CASUALTY", origin="model", attrs=CASUALTY_ATTRS
     )
     return article
+
+
+def open_review_article(client, auth, db_session) -> Article:
+    """Store the review article, log Ann in and open it, so she has her working copy at version 0."""
+    article = make_review_article(db_session)
+    auth.login()
+    assert client.get("/articles/helmand%2F1").status_code == 200
+    return article

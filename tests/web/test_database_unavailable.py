@@ -31,7 +31,7 @@ from tests.web.review_helpers import (
     find,
     form_post,
     hx_post,
-    make_review_article,
+    open_review_article,
     state,
     working_copy,
 )
@@ -60,16 +60,9 @@ def app(database_url):
 
 
 @pytest.fixture
-def article(db_session):
-    return make_review_article(db_session)
-
-
-@pytest.fixture
-def opened(client, auth, article):
+def opened(client, auth, db_session):
     """Ann, logged in, has opened the article (so has her working copy at version 0)."""
-    auth.login()
-    assert client.get("/articles/helmand%2F1").status_code == 200
-    return article
+    return open_review_article(client, auth, db_session)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from tests.factories import make_article
 from tests.web.conftest import TEST_CSRF
-from tests.web.review_helpers import HTMX, at, hx_post, make_review_article, working_copy
+from tests.web.review_helpers import HTMX, at, hx_post, make_review_article, open_review_article, working_copy
 
 HUGE = str(2**64)
 NEGATIVE_HUGE = str(-(2**64))
@@ -127,10 +127,7 @@ def test_an_expired_sessions_logout_click_ends_on_the_article_list(client, auth,
 
 @pytest.fixture
 def opened(client, auth, db_session):
-    article = make_review_article(db_session)
-    auth.login()
-    client.get("/articles/helmand%2F1")
-    return article
+    return open_review_article(client, auth, db_session)
 
 
 @pytest.mark.parametrize("value", [HUGE, NEGATIVE_HUGE, "9" * 30])

@@ -15,7 +15,7 @@ from annotator.labels import MAX_COUNT
 from annotator.models import AnnotationState, Span
 from tests.factories import make_article
 from tests.web.conftest import TEST_CSRF, AuthActions
-from tests.web.review_helpers import HTMX, at, hx_post, make_review_article, working_copy
+from tests.web.review_helpers import HTMX, at, hx_post, make_review_article, open_review_article, working_copy
 
 # --- undo when the database hands out a deleted span's id again ------------------------------
 
@@ -90,10 +90,7 @@ def test_undo_of_an_edit_of_a_restored_span_finds_it_by_its_offsets(app, db_sess
 
 @pytest.fixture
 def casualty_article(client, auth, db_session):
-    article = make_review_article(db_session)
-    auth.login()
-    client.get("/articles/helmand%2F1")
-    return article
+    return open_review_article(client, auth, db_session)
 
 
 @pytest.mark.parametrize("count", [str(10**23), str(MAX_COUNT + 1), "9" * 5000])

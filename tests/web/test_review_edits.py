@@ -17,6 +17,7 @@ from tests.web.review_helpers import (
     hx_post,
     make_review_article,
     oob_ids,
+    open_review_article,
     span_id,
     state,
     working_copy,
@@ -24,16 +25,9 @@ from tests.web.review_helpers import (
 
 
 @pytest.fixture
-def article(db_session):
-    return make_review_article(db_session)
-
-
-@pytest.fixture
-def opened(client, auth, article):
+def opened(client, auth, db_session):
     """Ann, logged in, has opened the article (so has her working copy at version 0)."""
-    auth.login()
-    assert client.get("/articles/helmand/1").status_code == 200
-    return article
+    return open_review_article(client, auth, db_session)
 
 
 def url(article, action: str) -> str:
@@ -386,7 +380,8 @@ def test_edit_without_the_csrf_token_is_400_and_saves_nothing(client, opened, db
     nothing_saved(db_session, opened, before)
 
 
-def test_edit_before_opening_the_article_is_404(client, auth, article):
+def test_edit_before_opening_the_article_is_404(client, auth, db_session):
+    article = make_review_article(db_session)
     auth.login()
     response = hx_post(client, url(article, "status"), status="accepted", version=0)
     assert response.status_code == 404

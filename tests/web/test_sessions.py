@@ -13,7 +13,7 @@ from sqlmodel import select
 from annotator.models import UserSession, utcnow
 from annotator.services import users
 from tests.web.conftest import TEST_CSRF, AuthActions
-from tests.web.review_helpers import hx_post, make_review_article, working_copy
+from tests.web.review_helpers import hx_post, open_review_article, working_copy
 
 
 def _cookie(client) -> str:
@@ -31,10 +31,7 @@ def _replay(app, cookie: str):
 
 @pytest.fixture
 def logged_in(app, client, auth, db_session):
-    article = make_review_article(db_session)
-    auth.login()
-    assert client.get("/articles/helmand%2F1").status_code == 200  # the first visit: the working copy
-    return article
+    return open_review_article(client, auth, db_session)
 
 
 def test_a_cookie_replayed_after_logout_reads_and_edits_nothing(app, client, db_session, logged_in):
