@@ -113,53 +113,44 @@ def count_accepted(session: Session, state_id: int) -> None:
     count_articles(session, [article_id])
 
 
+# Whose spans each kind of reference compares against.
+_REFERENCE_ORIGINS = {"model": Origin.MODEL.value, "gold": Origin.GOLD.value}
+
+
+def _references(session: Session, article_ids: set[int], kind: str) -> dict[int, str]:
+    """Return article id -> what its current model (the pipeline) or gold (the newest revision's id) is."""
+    if kind == "model":
+        query = select(Article.id, Article.preannotated_with).where(
+            Article.id.in_(article_ids), Article.preannotated_with.is_not(None)
+        )
+    else:
+        query = (
+            select(GoldRevision.article_id, func.max(GoldRevision.id))
+            .where(GoldRevision.article_id.in_(article_ids))
+            .group_by(GoldRevision.article_id)
+        )
+    return {article_id: str(reference) for article_id, reference in session.execute(query)}
+
+
 def _reference_rows(
     session: Session, accepted, versions: dict[int, dict], *, only: str | None = None
 ) -> list[dict]:
     """Return the rows of these accepted versions against the model and the current gold of their articles."""
     article_ids = {article_id for _, _, article_id, _ in accepted}
     rows = []
-    if only in (None, "model"):
-        pipelines = dict(
-            session.execute(
-                select(Article.id, Article.preannotated_with).where(
-                    Article.id.in_(article_ids), Article.preannotated_with.is_not(None)
-                )
-            ).all()
-        )
-        model = _spans(session, pipelines, Origin.MODEL.value)
+    for kind in (only,) if only else tuple(_REFERENCE_ORIGINS):
+        references = _references(session, article_ids, kind)
+        spans = _spans(session, references, _REFERENCE_ORIGINS[kind])
         for state_id, version, article_id, user_id in accepted:
-            if article_id in pipelines:
-                pipeline = pipelines[article_id]
+            if article_id in references:
                 rows += _rows(
                     state_id,
                     version,
-                    f"model:{pipeline}",
-                    "model",
+                    f"{kind}:{references[article_id]}",
+                    kind,
                     versions[article_id][user_id],
-                    model[article_id][None],
-                    reference=pipeline,
-                )
-    if only in (None, "gold"):
-        revisions = dict(
-            session.execute(
-                select(GoldRevision.article_id, func.max(GoldRevision.id))
-                .where(GoldRevision.article_id.in_(article_ids))
-                .group_by(GoldRevision.article_id)
-            ).all()
-        )
-        gold = _spans(session, revisions, Origin.GOLD.value)
-        for state_id, version, article_id, user_id in accepted:
-            if article_id in revisions:
-                revision = str(revisions[article_id])
-                rows += _rows(
-                    state_id,
-                    version,
-                    f"gold:{revision}",
-                    "gold",
-                    versions[article_id][user_id],
-                    gold[article_id][None],
-                    reference=revision,
+                    spans[article_id][None],
+                    reference=references[article_id],
                 )
     return rows
 
