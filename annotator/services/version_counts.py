@@ -181,13 +181,19 @@ def count_references(session: Session, article_ids: Iterable[int], *, only: str)
 def recount_owner(session: Session, article_ids: Iterable[int], user_id: int) -> None:
     """Count again a user's accepted versions of these articles (their spans changed without an edit); the caller commits."""
     article_ids = list(article_ids)
-    states = [state_id for state_id, _, _, owner in _accepted(session, article_ids) if owner == user_id]
-    if not states:
-        return
-    session.execute(delete(_COUNTS).where(_COUNTS.c.state_id.in_(states)))
-    session.execute(delete(_COUNTS).where(_COUNTS.c.other_state_id.in_(states)))
-    for state_id in states:
-        count_accepted(session, state_id)
+    # 500 articles a round, not a round per version: an import can touch thousands.
+    for start in range(0, len(article_ids), 500):
+        owned = [
+            (state_id, article_id)
+            for state_id, _, article_id, owner in _accepted(session, article_ids[start : start + 500])
+            if owner == user_id
+        ]
+        if not owned:
+            continue
+        states = [state_id for state_id, _ in owned]
+        session.execute(delete(_COUNTS).where(_COUNTS.c.state_id.in_(states)))
+        session.execute(delete(_COUNTS).where(_COUNTS.c.other_state_id.in_(states)))
+        count_articles(session, sorted({article_id for _, article_id in owned}))
 
 
 def count_articles(session: Session, article_ids: Iterable[int]) -> None:

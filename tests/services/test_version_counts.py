@@ -105,3 +105,31 @@ def test_pre_annotating_again_replaces_the_counts_against_the_model(session):
     assert (
         len(session.exec(select(VersionCount).where(VersionCount.kind == "model")).all()) == 2
     )  # marker, ACTOR
+
+
+def test_importing_an_annotators_spans_into_many_articles_counts_every_accepted_version(session, tmp_path):
+    """Versions in every round of 500 articles are counted again, not only the first round's."""
+    ann, bob = make_user(session, username="ann"), make_user(session, username="bob")
+    articles = [make_article(session, external_id=f"a{number}", text=TEXT) for number in range(1200)]
+    accepted = [articles[0], articles[700], articles[1199]]
+    for article in accepted:
+        for user in (ann, bob):
+            make_span(session, article, start=0, end=7, label="ACTOR", origin="annotator", owner=user)
+            session.add(AnnotationState(article_id=article.id, user_id=user.id, status="accepted"))
+    session.commit()
+    version_counts.count_everything(session)
+    session.commit()
+    assert _figures(session, [ann, bob])["ann"][0] == 1.0
+    path = tmp_path / "more.jsonl"
+    location = [{"start": 41, "end": 48, "label": "LOCATION"}]
+    path.write_text(
+        "".join(
+            json.dumps({"id": article.external_id, "text": TEXT, "spans": location}) + "\n"
+            for article in articles
+        ),
+        encoding="utf-8",
+    )
+    import_paths(session, [path], origin="annotator:ann")
+    figures = _figures(session, [ann, bob])
+    assert figures["ann"][0] == 2 * 3 / (6 + 3)
+    assert figures == _anew(session, [ann, bob])
