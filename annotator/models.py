@@ -115,6 +115,9 @@ class Span(SQLModel, table=True):
     owner_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="CASCADE")
     # Which component or rule proposed the span, and that pipeline's version.
     source: str | None = Field(default=None, max_length=200)
+    # Gold only: where an adjudicated span came from, {"annotators": [names who had it exactly],
+    # "changed": whether the reviewer changed it}; None for other origins and for gold without it.
+    provenance: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -149,6 +152,10 @@ class AnnotationState(SQLModel, table=True):
     claimed_at: datetime | None = Field(default=None)
     # When an admin assigned the article to them: such a claim never lapses, and may exceed N.
     assigned_at: datetime | None = Field(default=None)
+    # A reviewer's answer to a flag, or the note they sent the version back with; shown to the annotator.
+    reviewer_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewer_note_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    reviewer_note_at: datetime | None = Field(default=None)
 
     __table_args__ = (
         UniqueConstraint("user_id", "article_id", name="uq_state_user_article"),
@@ -214,6 +221,71 @@ class GoldRevision(SQLModel, table=True):
             "action IN ('import', 'promote', 'restore', 'adjudicate')", name="ck_gold_revision_action"
         ),
     )
+
+
+class MergeStrategy(enum.StrEnum):
+    UNANIMOUS = "unanimous"
+    MAJORITY = "majority"
+
+
+class Curation(SQLModel, table=True):
+    """A reviewer's draft gold of one article, made from its versions, saved edit by edit.
+
+    ``spans`` is the draft: dicts with an ``id`` (numbered from ``next_span_id``,
+    never reused within the draft), start, end, label, attrs and ``changed``
+    (the reviewer made or altered it). They never overlap. ``decisions`` holds
+    the reviewer's answer for each candidate by its key (see
+    services/curation_merge): "accepted" or "rejected". ``version`` guards
+    against edits made on a stale draft, as a working copy's does. Finishing
+    saves the draft as the article's gold and sets ``finished_at``; re-opening
+    clears it.
+    """
+
+    __tablename__ = "curation"
+
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE", primary_key=True)
+    version: int = Field(default=0)
+    strategy: str = Field(default=MergeStrategy.UNANIMOUS.value, max_length=20)
+    spans: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    decisions: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    next_span_id: int = Field(default=1)
+    started_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    started_at: datetime = Field(default_factory=utcnow)
+    updated_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    updated_at: datetime = Field(default_factory=utcnow)
+    finished_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    finished_at: datetime | None = Field(default=None)
+
+    __table_args__ = (
+        CheckConstraint("version >= 0", name="ck_curation_version_nonnegative"),
+        CheckConstraint("strategy IN ('unanimous', 'majority')", name="ck_curation_strategy"),
+    )
+
+
+class CurationEdit(SQLModel, table=True):
+    """One edit of a draft gold, kept so that it can be undone (newest first), as ``SpanEdit`` is.
+
+    ``removed`` and ``added`` are the draft spans the edit took out and put in;
+    ``decisions_before`` the earlier answer (None: none) for each candidate key
+    the edit answered. Undo finds spans again by offsets and label, never by id.
+    """
+
+    __tablename__ = "curation_edit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="curation.article_id", ondelete="CASCADE")
+    # The draft version this edit produced.
+    version: int
+    action: str = Field(max_length=20)
+    removed: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    added: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    decisions_before: dict[str, str | None] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+
+    __table_args__ = (UniqueConstraint("article_id", "version", name="uq_curation_edit_article_version"),)
 
 
 class EditAction(enum.StrEnum):

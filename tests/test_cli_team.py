@@ -19,6 +19,7 @@ def test_config_show_lists_every_setting_with_its_default(runner):
         "preannotate_overlap": "yes",
         "claim_timeout": "24h",
         "annotators_see_gold": "no",
+        "merge_strategy": "unanimous",
     }
 
 
@@ -30,6 +31,7 @@ def test_config_show_lists_every_setting_with_its_default(runner):
         ("preannotate_overlap", "no", "no"),
         ("claim_timeout", "90m", "1.5h"),
         ("annotators_see_gold", "yes", "yes"),
+        ("merge_strategy", "Majority", "majority"),
     ],
 )
 def test_config_set_stores_a_setting(runner, db_session, key, value, shown):
@@ -50,6 +52,7 @@ def test_config_set_stores_a_setting(runner, db_session, key, value, shown):
         (["overlap_coverage", "150"], "overlap_coverage must be a percentage from 0 to 100"),
         (["claim_timeout", "soon"], "claim_timeout must be a duration such as 24h, 90m or 2d"),
         (["preannotate_overlap", "maybe"], "preannotate_overlap must be yes or no"),
+        (["merge_strategy", "vote"], "merge_strategy must be unanimous or majority, not 'vote'"),
     ],
 )
 def test_config_set_refuses_a_bad_value_in_one_line(runner, db_session, args, message):

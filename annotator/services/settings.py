@@ -35,6 +35,8 @@ class ProjectSettings:
     preannotate_overlap: bool = True
     claim_timeout: timedelta = timedelta(hours=24)
     annotators_see_gold: bool = False
+    # How the curation view pre-fills a draft gold: "unanimous" or "majority" (services/curation_merge).
+    merge_strategy: str = "unanimous"
 
     def required(self, article_id: int) -> int:
         """Return how many annotators the article gets: N for the overlap share, else one."""
@@ -100,6 +102,13 @@ class _Definition:
     load: Callable[[Any], Any] = lambda value: value
 
 
+def _strategy(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("unanimous", "majority"):
+        raise ValueError("unanimous or majority")
+    return value
+
+
 DEFINITIONS: dict[str, _Definition] = {
     "annotators_per_article": _Definition(
         _whole(1, 20), "how many annotators each article gets (N); with 1 the team splits the corpus"
@@ -119,6 +128,11 @@ DEFINITIONS: dict[str, _Definition] = {
     ),
     "annotators_see_gold": _Definition(
         _yes_no, "whether annotators may compare their work with gold (Accuracy page, feedback view)"
+    ),
+    "merge_strategy": _Definition(
+        _strategy,
+        "which spans adjudication starts from: unanimous (in every version, exactly) or majority "
+        "(in more than half of them); the rest are candidates for the reviewer",
     ),
 }
 
