@@ -164,7 +164,7 @@ def exact_text(text: str) -> Markup:
 
 def init_app(app: Flask) -> None:
     """Register the blueprints, the login guard, CSRF checks, headers and error pages."""
-    from annotator.web import accuracy, annotate, auth, gold, guidelines, review, team
+    from annotator.web import accuracy, annotate, auth, curation, gold, guidelines, review, team
 
     # Ids too large for the database are no article's: 404, not an overflow deep inside.
     app.url_map.converters["int"] = BoundedIntConverter
@@ -180,6 +180,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(guidelines.bp)
     app.register_blueprint(accuracy.bp)
     app.register_blueprint(team.bp)
+    app.register_blueprint(curation.bp)
     app.add_template_filter(exact_text, "exact")
     app.add_template_filter(indefinite, "indefinite")
 

@@ -55,6 +55,7 @@ ROUTES = {
         {"annotator": "{other}", "replaces": 0, "reason": "r"},
         REVIEWERS,
     ),
+    ("curation.show", "GET"): ("/curate/{id}", None, REVIEWERS),
     ("gold.history", "GET"): ("/gold/{id}/history", None, REVIEWERS),
     ("gold.confirm_restore", "GET"): ("/gold/{id}/restore?revision=1", None, REVIEWERS),
     ("gold.restore", "POST"): (
