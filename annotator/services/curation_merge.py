@@ -1,0 +1,189 @@
+"""How several versions of an article become a draft gold and a list of candidates (no database).
+
+Every distinct span of the versions (same start, end, label and attributes) is
+a *proposal*, with the annotators who have it. The merge strategy decides
+which proposals start in the draft:
+
+- ``unanimous``: those every version has;
+- ``majority``: those more than half of the versions have.
+
+Neither puts two overlapping spans in the draft: a version's spans never
+overlap, and two proposals that each have more than half of the versions
+share a version. Every proposal not in the draft is a *candidate* for the
+reviewer, of one or more kinds, by what the versions without it have there:
+
+- ``label``: a span over the same characters with another label, or over
+  overlapping characters with another label;
+- ``boundary``: a span with the same label over overlapping but different
+  characters;
+- ``attributes``: the same span with other attributes (CASUALTY);
+- ``missing``: nothing overlapping it.
+
+A candidate is *open* until the reviewer accepts or rejects it, or the
+draft holds exactly that span anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+STRATEGIES = ("unanimous", "majority")
+# Kinds of candidate, the most telling first: a candidate's ``kind`` is the first of its kinds.
+KINDS = ("label", "boundary", "attributes", "missing")
+ACCEPTED, REJECTED = "accepted", "rejected"
+
+
+def span_key(start: int, end: int, label: str, attrs: Mapping[str, Any] | None) -> str:
+    """Return a short, stable name for a span: its offsets, label, and a digest of its attributes."""
+    key = f"{start}-{end}-{label}"
+    if attrs:
+        canonical = json.dumps(dict(attrs), sort_keys=True, separators=(",", ":"))
+        key += "-" + hashlib.blake2s(canonical.encode(), digest_size=5).hexdigest()
+    return key
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A distinct span of the versions and the annotators (sorted) who have it exactly."""
+
+    key: str
+    start: int
+    end: int
+    label: str
+    attrs: dict[str, Any]
+    annotators: tuple[str, ...]
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start < end and start < self.end
+
+
+@dataclass(frozen=True)
+class Candidate:
+    proposal: Proposal
+    kinds: tuple[str, ...]
+    decision: str | None  # accepted, rejected or None
+    in_draft: bool
+
+    @property
+    def kind(self) -> str:
+        return self.kinds[0]
+
+    @property
+    def open(self) -> bool:
+        return self.decision is None and not self.in_draft
+
+    def __getattr__(self, name: str) -> Any:  # key, start, end, label, attrs, annotators
+        return getattr(self.proposal, name)
+
+
+def _key_of(span: Mapping[str, Any]) -> str:
+    return span_key(span["start"], span["end"], span["label"], span.get("attrs"))
+
+
+def proposals(versions: Mapping[str, Iterable[Mapping[str, Any]]]) -> list[Proposal]:
+    """Return every distinct span of the versions (keyed by annotator), in text order."""
+    found: dict[str, tuple[Mapping[str, Any], list[str]]] = {}
+    for annotator in sorted(versions):
+        for span in versions[annotator]:
+            key = _key_of(span)
+            entry = found.setdefault(key, (span, []))
+            if annotator not in entry[1]:
+                entry[1].append(annotator)
+    result = [
+        Proposal(key, span["start"], span["end"], span["label"], dict(span.get("attrs") or {}), tuple(who))
+        for key, (span, who) in found.items()
+    ]
+    result.sort(key=lambda p: (p.start, p.end, p.label, p.key))
+    return result
+
+
+def needed(strategy: str, versions: int) -> int:
+    """Return how many versions must have a span for the strategy to put it in the draft."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown merge strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+    return versions if strategy == "unanimous" else versions // 2 + 1
+
+
+def merge(versions: Mapping[str, Iterable[Mapping[str, Any]]], strategy: str) -> list[Proposal]:
+    """Return the proposals the strategy puts in the draft, in text order; they never overlap."""
+    versions = {name: list(spans) for name, spans in versions.items()}
+    if not versions:
+        return []
+    threshold = needed(strategy, len(versions))
+    merged: list[Proposal] = []
+    for proposal in proposals(versions):
+        if len(proposal.annotators) < threshold:
+            continue
+        # Versions read from elsewhere (an import) might overlap; the first span keeps its place.
+        if merged and merged[-1].end > proposal.start:
+            continue
+        merged.append(proposal)
+    return merged
+
+
+def _overlapping(spans: Sequence[Mapping[str, Any]], starts: Sequence[int], start: int, end: int):
+    """Return the spans (sorted, not overlapping each other) that overlap [start, end): a few steps back from a bisect."""
+    index = bisect_left(starts, end)
+    found = []
+    while index > 0 and spans[index - 1]["end"] > start:
+        index -= 1
+        found.append(spans[index])
+    return found
+
+
+def _by_start(versions: Mapping[str, Iterable[Mapping[str, Any]]]):
+    """Return each version's spans sorted by start, with the list of starts to bisect."""
+    indexed = {}
+    for annotator, spans in versions.items():
+        ordered = sorted(spans, key=lambda span: (span["start"], span["end"]))
+        indexed[annotator] = (ordered, [span["start"] for span in ordered])
+    return indexed
+
+
+def kinds_of(proposal: Proposal, versions: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[str, ...]:
+    """Return how the versions without the proposal differ from it there (see the module's docstring)."""
+    return _kinds(proposal, _by_start(versions))
+
+
+def _kinds(proposal: Proposal, indexed) -> tuple[str, ...]:
+    found = set()
+    for annotator, (spans, starts) in indexed.items():
+        if annotator in proposal.annotators:
+            continue
+        near = _overlapping(spans, starts, proposal.start, proposal.end)
+        if not near:
+            found.add("missing")
+        for span in near:
+            same_place = (span["start"], span["end"]) == (proposal.start, proposal.end)
+            if span["label"] != proposal.label:
+                found.add("label")
+            elif not same_place:
+                found.add("boundary")
+            else:
+                found.add("attributes")
+    if not found:  # every version has it, yet it is not in the draft (the reviewer took it out)
+        found.add("missing")
+    return tuple(kind for kind in KINDS if kind in found)
+
+
+def candidates(
+    versions: Mapping[str, Sequence[Mapping[str, Any]]],
+    draft: Iterable[Mapping[str, Any]],
+    decisions: Mapping[str, str],
+) -> list[Candidate]:
+    """Return every proposal that is not in the draft, or that the reviewer answered, in text order."""
+    in_draft = {_key_of(span) for span in draft}
+    indexed = _by_start(versions)
+    result = []
+    for proposal in proposals(versions):
+        decision = decisions.get(proposal.key)
+        present = proposal.key in in_draft
+        if present and decision is None:
+            continue  # agreed, or put there by the merge: not a question for the reviewer
+        result.append(Candidate(proposal, _kinds(proposal, indexed), decision, present))
+    return result
