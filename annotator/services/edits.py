@@ -365,35 +365,42 @@ def _insert_span(session: Session, work: _Work, span: SpanView) -> int:
     return session.execute(_SPAN_INSERT, values).scalar_one()
 
 
-def _overlap_message(other: SpanView, what: str) -> str:
+def overlap_message(other: SpanView, what: str) -> str:
     return (
         f"Not saved: {what} would overlap “{other.text}” ({other.label}). "
         "Spans may not overlap; shrink or delete that one first."
     )
 
 
-def _check_label(label: str) -> None:
+def check_label(label: str) -> None:
     if label not in LABELS:
         raise InvalidSpan(f"Unknown label {label!r}: use one of {', '.join(LABELS)}.")
+
+
+def snapped_selection(text: str, start: int, end: int, label: str) -> tuple[int, int]:
+    """Return a selection widened to whole tokens, or raise InvalidSpan (also used on draft gold)."""
+    from annotator.nlp.tokens import snap, token_bounds_near
+
+    check_label(label)
+    errors = span_errors(text, {"start": start, "end": end, "label": label})
+    if errors:
+        raise InvalidSpan(f"Not saved: {errors[0]}.")
+    snapped = snap(token_bounds_near(text, start, end), start, end)
+    if snapped is None:
+        raise InvalidSpan("Not saved: the selection holds only spaces; select a word or more.")
+    return snapped
 
 
 def add_span(
     session: Session, article_id: int, user: User, *, version: int, start: int, end: int, label: str
 ) -> EditResult:
     """Add a span over ``[start, end)``, widened to whole tokens, to the user's working copy."""
-    from annotator.nlp.tokens import snap, token_bounds_near
-
-    _check_label(label)
+    check_label(label)
     with _editing(session, article_id, user, version) as work:
-        errors = span_errors(work.text, {"start": start, "end": end, "label": label})
-        if errors:
-            raise InvalidSpan(f"Not saved: {errors[0]}.")
-        snapped = snap(token_bounds_near(work.text, start, end), start, end)
-        if snapped is None:
-            raise InvalidSpan("Not saved: the selection holds only spaces; select a word or more.")
+        snapped = snapped_selection(work.text, start, end, label)
         other = work.overlap(*snapped)
         if other is not None:
-            raise SpanOverlap(_overlap_message(other, f"“{work.text[snapped[0] : snapped[1]]}”"))
+            raise SpanOverlap(overlap_message(other, f"“{work.text[snapped[0] : snapped[1]]}”"))
         added = SpanView(0, *snapped, label, {}, work.text[snapped[0] : snapped[1]], "annotator")
         added = replace(added, id=_insert_span(session, work, added))
         _span_edited(session, work, EditAction.ADD, None, added)
@@ -409,7 +416,7 @@ def relabel_span(
     session: Session, article_id: int, user: User, *, version: int, span_id: int, label: str
 ) -> EditResult:
     """Give a span another label (attributes are dropped when it stops being a CASUALTY)."""
-    _check_label(label)
+    check_label(label)
     with _editing(session, article_id, user, version) as work:
         old = work.span(span_id)
         if old.label == label:
@@ -437,38 +444,46 @@ EDGES = ("start", "end")
 DIRECTIONS = ("grow", "shrink")
 
 
-def resize_span(
-    session: Session, article_id: int, user: User, *, version: int, span_id: int, edge: str, direction: str
-) -> EditResult:
-    """Move one edge of a span by one token: ``grow`` outwards or ``shrink`` inwards."""
+def resized_bounds(text: str, span, edge: str, direction: str) -> tuple[int, int]:
+    """Return a span's offsets with one edge moved by one token, or raise InvalidSpan (also used on draft gold)."""
     from annotator.nlp import tokens
 
     if edge not in EDGES or direction not in DIRECTIONS:
         raise InvalidSpan(
             f"Resize takes edge start or end and direction grow or shrink, not {edge!r} {direction!r}."
         )
+    bounds = tokens.token_bounds_near(text, span.start, span.end)
+    start, end = span.start, span.end
+    if edge == "start" and direction == "grow":
+        start = tokens.previous_start(bounds, span.start)
+    elif edge == "start":
+        start = tokens.next_start(bounds, span.start)
+    elif direction == "grow":
+        end = tokens.next_end(bounds, span.end)
+    else:
+        end = tokens.previous_end(bounds, span.end)
+    if direction == "grow" and (start is None or end is None):
+        where = "beginning" if start is None else "end"
+        raise InvalidSpan(f"Not saved: “{span.text}” already reaches the {where} of the text.")
+    if start is None or end is None or start >= end:
+        raise InvalidSpan(f"Not saved: “{span.text}” is one token long; delete it instead of shrinking it.")
+    return start, end
+
+
+def resize_span(
+    session: Session, article_id: int, user: User, *, version: int, span_id: int, edge: str, direction: str
+) -> EditResult:
+    """Move one edge of a span by one token: ``grow`` outwards or ``shrink`` inwards."""
+    if edge not in EDGES or direction not in DIRECTIONS:
+        raise InvalidSpan(
+            f"Resize takes edge start or end and direction grow or shrink, not {edge!r} {direction!r}."
+        )
     with _editing(session, article_id, user, version) as work:
         old = work.span(span_id)
-        bounds = tokens.token_bounds_near(work.text, old.start, old.end)
-        start, end = old.start, old.end
-        if edge == "start" and direction == "grow":
-            start = tokens.previous_start(bounds, old.start)
-        elif edge == "start":
-            start = tokens.next_start(bounds, old.start)
-        elif direction == "grow":
-            end = tokens.next_end(bounds, old.end)
-        else:
-            end = tokens.previous_end(bounds, old.end)
-        if direction == "grow" and (start is None or end is None):
-            where = "beginning" if start is None else "end"
-            raise InvalidSpan(f"Not saved: “{old.text}” already reaches the {where} of the text.")
-        if start is None or end is None or start >= end:
-            raise InvalidSpan(
-                f"Not saved: “{old.text}” is one token long; delete it instead of shrinking it."
-            )
+        start, end = resized_bounds(work.text, old, edge, direction)
         other = work.overlap(start, end, ignore=span_id)
         if other is not None:
-            raise SpanOverlap(_overlap_message(other, f"growing “{old.text}”"))
+            raise SpanOverlap(overlap_message(other, f"growing “{old.text}”"))
         new = replace(old, start=start, end=end, text=work.text[start:end])
         _update_span(session, work, new)
         _span_edited(session, work, EditAction.RESIZE, old, new)
@@ -541,7 +556,7 @@ def set_status(
         if (work.status, work.comment) == (status, comment):
             return EditResult(_unchanged(session, work, None), f"Already {status.replace('_', ' ')}.")
         if status == Status.ACCEPTED.value:
-            _check_complete(work)
+            check_complete(work.spans)
         _log(session, work, EditAction.STATUS)
         _set_state(session, work, status, comment)
         session.commit()
@@ -553,16 +568,16 @@ def set_status(
 MAX_NAMED = 5
 
 
-def _check_complete(work: _Work) -> None:
-    """Refuse to accept a working copy whose CASUALTY spans lack attributes, naming them."""
-    incomplete = sorted((span for span in work.spans if span.missing), key=lambda span: span.start)
+def check_complete(spans, refused: str = "Not accepted") -> None:
+    """Refuse spans (a working copy, or a draft gold) whose CASUALTY spans lack attributes, naming them."""
+    incomplete = sorted((span for span in spans if span.missing), key=lambda span: span.start)
     if not incomplete:
         return
     named = "; ".join(f"“{span.text}” needs {', '.join(span.missing)}" for span in incomplete[:MAX_NAMED])
     more = f"; and {len(incomplete) - MAX_NAMED} more" if len(incomplete) > MAX_NAMED else ""
     count = f"{len(incomplete)} CASUALTY span{'s' if len(incomplete) != 1 else ''}"
     raise IncompleteSpans(
-        f"Not accepted: {count} still miss attributes: {named}{more}. "
+        f"{refused}: {count} still miss attributes: {named}{more}. "
         "The first is selected; press e to fill it in, i for the next.",
         span_id=incomplete[0].id,
     )
