@@ -142,6 +142,156 @@
   function afterSwap() {
     if (panel()) panelFor = panel().dataset.spanId;
     showSelected();
+    if (curating()) {
+      restoreCandidate();
+      var anyway = document.getElementById("finish-anyway");
+      if (anyway && finishAsked) anyway.focus();
+      finishAsked = false;
+    }
+  }
+
+  // --- the curation view: candidates, j / k / a / x, finishing -------------------------------
+
+  function curating() { var ed = editor(); return !!ed && !!ed.dataset.urlDecide; }
+  // The candidate j / k last moved to: its key, and where it starts, to go on from when it is answered.
+  var currentCandidate = null;
+  // A finish was just asked for: when the server asks to confirm, the confirm button takes the focus.
+  var finishAsked = false;
+
+  function openCandidates() { return Array.from(document.querySelectorAll("#candidates li[data-open]")); }
+
+  function candidateByKey(key) {
+    return openCandidates().find(function (item) { return item.dataset.key === key; }) || null;
+  }
+
+  function stepCandidate(step) {
+    var items = openCandidates();
+    if (!items.length) {
+      say("No open candidates: the draft is ready to finish (Shift Enter).", "info");
+      return;
+    }
+    var current = currentCandidate && candidateByKey(currentCandidate.key);
+    var index = items.indexOf(current);
+    var next = index < 0 ? (step > 0 ? 0 : items.length - 1) : Math.min(Math.max(index + step, 0), items.length - 1);
+    showCandidate(items[next], true);
+  }
+
+  // After an answer the candidate is gone from the open ones: stay at the first open one after where it was.
+  function restoreCandidate() {
+    var items = openCandidates();
+    var item = null;
+    if (currentCandidate) {
+      item = candidateByKey(currentCandidate.key) || items.find(function (each) {
+        return Number(each.dataset.start) >= currentCandidate.start;
+      }) || items[items.length - 1] || null;
+    }
+    showCandidate(item, false);
+  }
+
+  function showCandidate(item, scroll) {
+    document.querySelectorAll("#candidates li.current").forEach(function (each) {
+      each.classList.remove("current");
+      each.removeAttribute("aria-current");
+    });
+    currentCandidate = item ? { key: item.dataset.key, start: Number(item.dataset.start) } : null;
+    if (item) {
+      item.classList.add("current");
+      item.setAttribute("aria-current", "true");
+      if (scroll) item.scrollIntoView({ block: "nearest" });
+    }
+    var range = paintCandidates(item);
+    if (item && scroll && range) {
+      var box = range.getBoundingClientRect();
+      if (box.top < 0 || box.bottom > window.innerHeight) window.scrollBy(0, box.top - window.innerHeight / 3);
+    }
+    if (item && scroll) {
+      var text = item.querySelector("q").textContent;
+      say(item.querySelector(".chip").textContent + " “" + text + "”: " + item.querySelector(".kind").textContent +
+        ". a accepts, x rejects.", "info");
+    }
+  }
+
+  // The article text's nodes with the code point each starts at (Python counts code points).
+  function textNodes() {
+    var root = textElement();
+    var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    var nodes = [];
+    var at = 0;
+    for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+      var wide = /[\uD800-\uDFFF]/.test(node.data);
+      var length = wide ? Array.from(node.data).length : node.data.length;
+      nodes.push({ node: node, start: at, length: length, wide: wide });
+      at += length;
+    }
+    return nodes;
+  }
+
+  function position(nodes, offset) {
+    var low = 0;
+    var high = nodes.length - 1;
+    while (low < high) {
+      var middle = (low + high + 1) >> 1;
+      if (nodes[middle].start <= offset) low = middle; else high = middle - 1;
+    }
+    var entry = nodes[low];
+    if (!entry) return null;
+    var inside = offset - entry.start;
+    if (entry.wide) inside = Array.from(entry.node.data).slice(0, inside).join("").length;
+    return { node: entry.node, offset: Math.min(inside, entry.node.data.length) };
+  }
+
+  // Underline every open candidate in the text and mark the current one (CSS Custom Highlights,
+  // so the text's own elements stay as they are); return the current one's range.
+  function paintCandidates(current) {
+    if (!window.CSS || !CSS.highlights || typeof Highlight === "undefined" || !textElement()) return null;
+    var nodes = textNodes();
+    var open = new Highlight();
+    var chosen = new Highlight();
+    var currentRange = null;
+    openCandidates().forEach(function (item) {
+      var from = position(nodes, Number(item.dataset.start));
+      var to = position(nodes, Number(item.dataset.end));
+      if (!from || !to) return;
+      var range = document.createRange();
+      range.setStart(from.node, from.offset);
+      range.setEnd(to.node, to.offset);
+      if (item === current) {
+        chosen.add(range);
+        currentRange = range;
+      } else {
+        open.add(range);
+      }
+    });
+    CSS.highlights.set("candidate", open);
+    CSS.highlights.set("candidate-current", chosen);
+    return currentRange;
+  }
+
+  function decideCandidate(decision) {
+    var item = currentCandidate && candidateByKey(currentCandidate.key);
+    if (!item) {
+      say("Press j to go to an open candidate first.", "error");
+      return;
+    }
+    var key = item.dataset.key;
+    var values = {};
+    values[decision] = key;
+    send("POST", editor().dataset.urlDecide, values, {
+      unless: function () { return !candidateByKey(key); },
+    });
+  }
+
+  function finishDraft() {
+    finishAsked = true;
+    send("POST", editor().dataset.urlFinish, {});
+  }
+
+  function cancelFinish() {
+    var confirmation = document.getElementById("finish-confirm");
+    if (!confirmation) return false;
+    confirmation.remove();
+    say("Not finished. j goes to the next open candidate.", "info");
+    return true;
   }
 
   // The span before or after the selected one (the first or last when none is selected).
@@ -278,9 +428,21 @@
       if (editable()) applyLabel(labelButton.dataset.label);
       return;
     }
+    if (event.target.closest("#finish-confirm .cancel-finish")) {
+      cancelFinish();
+      return;
+    }
+    var candidate = event.target.closest("#candidates li[data-open]");
+    if (candidate && !event.target.closest("button")) {
+      showCandidate(candidate, true);
+      return;
+    }
     var mark = event.target.closest("#article-text mark");
     if (mark && window.getSelection().isCollapsed) selectMark(mark);
   });
+
+  // The first paint of the curation view's candidates, once the page is there.
+  document.addEventListener("DOMContentLoaded", function () { if (curating()) paintCandidates(null); });
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -290,6 +452,7 @@
     delete values.version;
     delete values.csrf_token;
     var flagging = form.classList.contains("flag-form");
+    if (curating() && form.action === new URL(editor().dataset.urlFinish, location.href).href) finishAsked = true;
     var done = send("POST", form.action, values);
     // Leave the field the edit came from, so that shortcut keys work again at once.
     if (document.activeElement && form.contains(document.activeElement)) document.activeElement.blur();
@@ -352,11 +515,29 @@
       return;
     }
     if (key === "Escape") {
+      if (cancelFinish()) return;
       window.getSelection().removeAllRanges();
       if (selectedMark()) selectMark(null);
       return;
     }
     if (!editable()) return;
+    if (curating()) {
+      if (key === "j" || key === "k") {
+        event.preventDefault();
+        stepCandidate(key === "j" ? 1 : -1);
+        return;
+      }
+      if (key === "a" || key === "x") {
+        event.preventDefault();
+        decideCandidate(key === "a" ? "accept" : "reject");
+        return;
+      }
+      if (key === "Enter" && event.shiftKey && !target.closest("button, a, summary")) {
+        event.preventDefault();
+        finishDraft();
+        return;
+      }
+    }
     if (LABEL_KEYS[key]) {
       event.preventDefault();
       applyLabel(LABEL_KEYS[key]);
@@ -367,13 +548,14 @@
       event.preventDefault();
       spanEdit("urlResize", { move: RESIZE_KEYS[key] });
     } else if (key === "Enter") {
-      if (target.closest("button, a, summary")) return;
+      // The curation view has no status: Enter there does nothing but what a focused button does.
+      if (target.closest("button, a, summary") || !ed.dataset.urlStatus) return;
       event.preventDefault();
       send("POST", ed.dataset.urlStatus, { status: "accepted" });
-    } else if (key === "s") {
+    } else if (key === "s" && ed.dataset.urlStatus) {
       event.preventDefault();
       send("POST", ed.dataset.urlStatus, { status: "skipped" });
-    } else if (key === "f") {
+    } else if (key === "f" && document.getElementById("flag-comment")) {
       event.preventDefault();
       document.getElementById("flag-comment").focus();
     } else if (key === "e") {

@@ -133,6 +133,8 @@ class Workspace:
     staffing: Staffing | None = None
     # Why the owner may only read their copy, when so.
     staffing_note: str | None = None
+    # The blueprint whose routes the span panel's forms post to (the curation view has its own).
+    blueprint: str = "review"
 
     def chunks(self, changed: Iterable[tuple[int, int]] | None = None) -> list[Chunk]:
         """Return the text's chunks (see ``services.chunks``): all, or those an edit of ``changed`` touched."""
