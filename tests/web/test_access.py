@@ -56,6 +56,37 @@ ROUTES = {
         REVIEWERS,
     ),
     ("curation.show", "GET"): ("/curate/{id}", None, REVIEWERS),
+    ("curation.panel", "GET"): ("/curate/{id}/panel", None, REVIEWERS),
+    ("curation.refresh", "GET"): ("/curate/{id}/refresh", None, REVIEWERS),
+    ("curation.add", "POST"): (
+        "/curate/{id}/spans",
+        {"version": 0, "start": 40, "end": 46, "label": "ACTOR"},
+        REVIEWERS,
+    ),
+    ("curation.relabel", "POST"): (
+        "/curate/{id}/label",
+        {"version": 0, "span": 1, "label": "ACTOR"},
+        REVIEWERS,
+    ),
+    ("curation.delete", "POST"): ("/curate/{id}/delete", {"version": 0, "span": 1}, REVIEWERS),
+    ("curation.resize", "POST"): (
+        "/curate/{id}/resize",
+        {"version": 0, "span": 1, "move": "grow-end"},
+        REVIEWERS,
+    ),
+    ("curation.attributes", "POST"): (
+        "/curate/{id}/attrs",
+        {"version": 0, "span": 1, "count": "1"},
+        REVIEWERS,
+    ),
+    ("curation.decide", "POST"): (
+        "/curate/{id}/candidates",
+        {"version": 0, "reject": "0-5-LOCATION"},
+        REVIEWERS,
+    ),
+    ("curation.undo", "POST"): ("/curate/{id}/undo", {"version": 0}, REVIEWERS),
+    ("curation.finish", "POST"): ("/curate/{id}/finish", {"version": 0, "confirm": "1"}, REVIEWERS),
+    ("curation.reopen", "POST"): ("/curate/{id}/reopen", {"version": 0}, REVIEWERS),
     ("gold.history", "GET"): ("/gold/{id}/history", None, REVIEWERS),
     ("gold.confirm_restore", "GET"): ("/gold/{id}/restore?revision=1", None, REVIEWERS),
     ("gold.restore", "POST"): (
@@ -111,7 +142,9 @@ def test_each_role_may_use_exactly_its_routes(app, db_session, world, role, rout
     if data is not None:
         data = {key: str(value).format(other="other", role=role) for key, value in data.items()}
         data["csrf_token"] = TEST_CSRF
-    with client.open(url, method=method, data=data, headers=HTMX if "review" in route[0] else {}) as response:
+    with client.open(
+        url, method=method, data=data, headers=HTMX if route[0].startswith(("review", "curation")) else {}
+    ) as response:
         pass
     if who[role]:
         assert response.status_code not in (401, 403), (role, route, response.status_code)
