@@ -187,10 +187,6 @@ class CandidateView:
         return casualty_badge(self.candidate.attrs) if self.candidate.label == CASUALTY else None
 
     @property
-    def element_id(self) -> str:
-        return "cand-" + self.candidate.key
-
-    @property
     def description(self) -> str:
         """Its kinds in words: "boundary conflict (and missing from some versions)"."""
         first, *rest = (KIND_WORDS[kind] for kind in self.candidate.kinds)

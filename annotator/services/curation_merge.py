@@ -20,7 +20,8 @@ reviewer, of one or more kinds, by what the versions without it have there:
 - ``missing``: nothing overlapping it.
 
 A candidate is *open* until the reviewer accepts or rejects it, or the
-draft holds exactly that span anyway.
+draft holds exactly that span anyway, or a draft span the reviewer made or
+changed overlaps it (their edit settled what goes there).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class Candidate:
     kinds: tuple[str, ...]
     decision: str | None  # accepted, rejected or None
     in_draft: bool
+    # It overlaps a draft span the reviewer made or changed: their edit settled the question.
+    settled: bool = False
 
     @property
     def kind(self) -> str:
@@ -75,7 +78,7 @@ class Candidate:
 
     @property
     def open(self) -> bool:
-        return self.decision is None and not self.in_draft
+        return self.decision is None and not self.in_draft and not self.settled
 
     def __getattr__(self, name: str) -> Any:  # key, start, end, label, attrs, annotators
         return getattr(self.proposal, name)
@@ -176,8 +179,14 @@ def candidates(
     draft: Iterable[Mapping[str, Any]],
     decisions: Mapping[str, str],
 ) -> list[Candidate]:
-    """Return every proposal that is not in the draft, or that the reviewer answered, in text order."""
+    """Return every proposal that is not in the draft, or that the reviewer answered, in text order.
+
+    A draft span with a true ``changed`` settles the proposals it overlaps.
+    """
+    draft = list(draft)
     in_draft = {_key_of(span) for span in draft}
+    edited = sorted((span for span in draft if span.get("changed")), key=lambda span: span["start"])
+    edited_starts = [span["start"] for span in edited]
     indexed = _by_start(versions)
     result = []
     for proposal in proposals(versions):
@@ -185,5 +194,6 @@ def candidates(
         present = proposal.key in in_draft
         if present and decision is None:
             continue  # agreed, or put there by the merge: not a question for the reviewer
-        result.append(Candidate(proposal, _kinds(proposal, indexed), decision, present))
+        settled = bool(_overlapping(edited, edited_starts, proposal.start, proposal.end))
+        result.append(Candidate(proposal, _kinds(proposal, indexed), decision, present, settled))
     return result

@@ -144,3 +144,15 @@ def test_an_unknown_strategy_is_refused():
 
 def vars_of(proposal):
     return {"start": proposal.start, "end": proposal.end, "label": proposal.label, "attrs": proposal.attrs}
+
+
+def test_a_draft_span_the_reviewer_changed_settles_the_candidates_it_overlaps():
+    versions = {"ann": [s(0, 10, "ACTOR")], "bob": [s(0, 10, "ACTOR"), s(20, 25, "LOCATION")]}
+    grown = {**s(0, 14, "ACTOR"), "changed": True}
+    found = {(c.start, c.end): (c.settled, c.open) for c in candidates(versions, [grown], {})}
+    assert found == {(0, 10): (True, False), (20, 25): (False, True)}
+    # A merged span (not changed by the reviewer) settles nothing.
+    found = {
+        (c.start, c.end): c.open for c in candidates(versions, [{**s(0, 14, "ACTOR"), "changed": False}], {})
+    }
+    assert found == {(0, 10): True, (20, 25): True}

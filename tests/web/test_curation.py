@@ -96,7 +96,7 @@ def test_first_visit_fills_the_draft_with_the_unanimous_spans_and_lists_the_rest
         key("Helmand", "LOCATION"),
     }
     assert find(page, "id", "open-candidates").attrs["data-open"] == "4"
-    helmand = find(page, "id", "cand-" + key("Helmand province", "LOCATION"))
+    helmand = find(page, "data-key", key("Helmand province", "LOCATION"))
     assert "boundary conflict" in helmand.text and "AN" in helmand.text and "CY" in helmand.text
 
 
