@@ -80,11 +80,11 @@ def test_a_reviewer_adjudicates_with_the_keyboard_and_the_export_holds_their_gol
     # The draft starts with what both versions have; four candidates are open.
     expect(page.locator("#article-text mark")).to_have_count(2)
     expect(page.locator("#open-candidates")).to_contain_text("4 open candidates")
-    save_screenshot(page, SCREENSHOT)
 
     page.keyboard.press("j")  # "Helmand" (bob)
     expect(current(page)).to_contain_text("Helmand")
     expect(current(page).locator("abbr")).to_have_text("BO")
+    save_screenshot(page, SCREENSHOT)
     page.keyboard.press("j")  # "Helmand province" (ann)
     expect(current(page)).to_contain_text("Helmand province")
     page.keyboard.press("a")

@@ -315,3 +315,12 @@ def test_the_panel_shows_who_had_a_draft_span(reviewer, db_session, conflicted):
     taliban = next(s["id"] for s in curation.spans if s["label"] == "ACTOR")
     html = reviewer.get(f"/curate/{conflicted.id}/panel?span={taliban}", headers=HTMX).get_data(as_text=True)
     assert "In the versions of ann, bob, cy" in html
+
+
+def test_the_article_page_links_reviewers_to_the_curation_and_annotators_not(
+    client, auth, db_session, conflicted
+):
+    auth.login("rev", role="reviewer")
+    assert f'href="/curate/{conflicted.id}"' in client.get("/articles/helmand%2F1").get_data(as_text=True)
+    auth.login("ann")
+    assert "/curate/" not in client.get("/articles/helmand%2F1").get_data(as_text=True)
