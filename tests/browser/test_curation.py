@@ -120,6 +120,16 @@ def test_a_reviewer_adjudicates_with_the_keyboard_and_the_export_holds_their_gol
     expect(mark(page, "Taliban fighters")).to_have_count(1)
     expect(page.locator("#span-panel")).to_contain_text("made or changed by the reviewer")
 
+    # e edits a CASUALTY's attributes in the draft, key by key; Enter saves them and finishes nothing.
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#span-panel")).to_contain_text("at least 12 policemen")
+    page.keyboard.press("e")
+    for key in ("1", "3", "Enter"):
+        page.keyboard.press(key)
+    expect(mark(page, "at least 12 policemen")).to_have_attribute("data-badge", "≥13 killed")
+    expect(page.locator("#status")).to_contain_text("draft gold")
+
     page.keyboard.press("Shift+Enter")
     expect(page.locator("#status")).to_contain_text("Saved as gold (revision 1) by rev")
 
@@ -132,7 +142,8 @@ def test_a_reviewer_adjudicates_with_the_keyboard_and_the_export_holds_their_gol
     assert spans == [
         ("Taliban fighters", "ACTOR", {"annotators": [], "changed": True}),
         ("Helmand province", "LOCATION", {"annotators": ["ann"], "changed": False}),
-        ("at least 12 policemen", "CASUALTY", {"annotators": ["ann", "bob"], "changed": False}),
+        ("at least 12 policemen", "CASUALTY", {"annotators": [], "changed": True}),
         ("Omar Zwak", "ACTOR", {"annotators": ["ann"], "changed": False}),
     ]
+    assert document["spans"][2]["attrs"] == {**DEAD, "count": 13}
     assert "provenance" not in document.get("meta", {})
