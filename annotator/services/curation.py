@@ -218,6 +218,9 @@ class CurationView:
     # The article's newest gold revision (None: no gold yet).
     gold_revision: int | None = None
     selected: DraftSpan | None = None
+    # Who last changed the draft, and when: reviewers may share an article.
+    last_edited_by: str | None = None
+    last_edited_at: datetime | None = None
     # The templates shared with the review page post its edits to this blueprint's routes.
     blueprint: str = "curation"
 
@@ -261,6 +264,7 @@ def _article_statement():
         select(func.max(_REVISIONS.c.revision)).where(_REVISIONS.c.article_id == article.id).scalar_subquery()
     )
     finisher = select(_USERS.c.username).where(_USERS.c.id == curation.finished_by_id).scalar_subquery()
+    editor = select(_USERS.c.username).where(_USERS.c.id == curation.updated_by_id).scalar_subquery()
     has_edits = exists().where(_EDITS.c.article_id == article.id)
     return (
         select(
@@ -275,6 +279,8 @@ def _article_statement():
             finisher,
             newest_revision,
             has_edits,
+            editor,
+            curation.updated_at,
         )
         .select_from(_ARTICLES.outerjoin(_CURATIONS, curation.article_id == article.id))
         .where(article.id == bindparam("article_id"))
@@ -350,6 +356,7 @@ def _view(
     gold_revision: int | None,
     can_undo: bool,
     selected: int | None,
+    last_edit: tuple[str | None, datetime | None] = (None, None),
 ) -> CurationView:
     by_name = {annotator.username: annotator for annotator in versions.annotators}
     draft = sorted(
@@ -385,6 +392,8 @@ def _view(
         finished_at=finished_at,
         finished_by=finished_by,
         gold_revision=gold_revision,
+        last_edited_by=last_edit[0],
+        last_edited_at=last_edit[1],
     )
     return replace(view, selected=view.span(selected))
 
@@ -468,6 +477,8 @@ def _view_of_row(row, versions: _Versions, selected: int | None) -> CurationView
         finisher,
         revision,
         has_edits,
+        last_editor,
+        last_edited_at,
     ) = row
     return _view(
         article_id=article_id,
@@ -483,6 +494,7 @@ def _view_of_row(row, versions: _Versions, selected: int | None) -> CurationView
         gold_revision=revision,
         can_undo=bool(has_edits),
         selected=selected,
+        last_edit=(last_editor, last_edited_at),
     )
 
 
@@ -675,6 +687,7 @@ def _result(
         gold_revision=_newest_revision(session, draft.article_id),
         can_undo=can_undo,
         selected=selected,
+        last_edit=(draft.user.username, utcnow()),
     )
     return CurationResult(view, message, EVERYTHING, draft.ranges)
 
