@@ -419,14 +419,19 @@ def _create_statement(dialect: str):
     return dialect_insert(_CURATIONS).on_conflict_do_nothing(index_elements=["article_id"])
 
 
-def open_curation(
-    session: Session, article_id: int, user: User, *, selected: int | None = None
-) -> CurationView:
-    """Return the article's curation; the first opening starts its draft from the merge of its versions."""
+def _read_article(session: Session, article_id: int, user: User):
     _require_reviewer(user)
     row = session.execute(_article_statement(), {"article_id": article_id}).first()
     if row is None:
         raise NotFound(f"No article number {article_id}.")
+    return row
+
+
+def open_curation(
+    session: Session, article_id: int, user: User, *, selected: int | None = None
+) -> CurationView:
+    """Return the article's curation; the first opening starts its draft from the merge of its versions."""
+    row = _read_article(session, article_id, user)
     versions = _read_versions(session, article_id)
     if row.version is None:
         strategy = load_settings(session).merge_strategy
@@ -502,10 +507,7 @@ def load_curation(
     session: Session, article_id: int, user: User, *, selected: int | None = None
 ) -> CurationView:
     """Return the article's curation as saved, creating nothing (for fragments and refusals)."""
-    _require_reviewer(user)
-    row = session.execute(_article_statement(), {"article_id": article_id}).first()
-    if row is None:
-        raise NotFound(f"No article number {article_id}.")
+    row = _read_article(session, article_id, user)
     if row.version is None:
         raise NotFound(f"Article {row.external_id!r} has no draft gold yet: open its curation first.")
     return _view_of_row(row, _read_versions(session, article_id), selected)

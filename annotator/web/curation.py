@@ -16,7 +16,7 @@ from annotator.models import Role
 from annotator.services import curation
 from annotator.services.edits import parse_casualty_form
 from annotator.web import answers_503_when_the_database_fails, is_htmx, render_error
-from annotator.web.params import bounded_int, fitting_int
+from annotator.web.params import bounded_int, fitting_int, form_number, form_span_id, form_version
 from annotator.web.review import CONTROL_FIELDS
 
 bp = Blueprint("curation", __name__, url_prefix="/curate")
@@ -32,27 +32,6 @@ def _reviewers_only():
 def _vary(response):
     response.vary.add("HX-Request")
     return response
-
-
-def _version() -> int:
-    version = request.form.get("version", type=bounded_int)
-    if version is None:
-        abort(400, description="The edit says nothing of the version it was made on; reload the page.")
-    return version
-
-
-def _number(name: str) -> int:
-    value = request.form.get(name, type=bounded_int)
-    if value is None:
-        raise InvalidSpan(f"Not saved: {name} must be a whole number, not {request.form.get(name)!r}.")
-    return value
-
-
-def _span_id() -> int:
-    span_id = request.form.get("span", type=bounded_int)
-    if span_id is None:
-        raise InvalidSpan("Not saved: no span was selected. Click a span first.")
-    return span_id
 
 
 def _fragments(result: curation.CurationResult, kind: str, *, confirm_finish: int = 0) -> str:
@@ -151,9 +130,9 @@ def add(article_id: int):
             get_session(),
             article_id,
             g.user,
-            version=_version(),
-            start=_number("start"),
-            end=_number("end"),
+            version=form_version(),
+            start=form_number("start"),
+            end=form_number("end"),
             label=request.form.get("label", ""),
         )
     )
@@ -167,8 +146,8 @@ def relabel(article_id: int):
             get_session(),
             article_id,
             g.user,
-            version=_version(),
-            span_id=_span_id(),
+            version=form_version(),
+            span_id=form_span_id(),
             label=request.form.get("label", ""),
         )
     )
@@ -178,7 +157,9 @@ def relabel(article_id: int):
 def delete(article_id: int):
     """Delete the selected draft span."""
     return _respond(
-        curation.delete_span(get_session(), article_id, g.user, version=_version(), span_id=_span_id())
+        curation.delete_span(
+            get_session(), article_id, g.user, version=form_version(), span_id=form_span_id()
+        )
     )
 
 
@@ -191,8 +172,8 @@ def resize(article_id: int):
             get_session(),
             article_id,
             g.user,
-            version=_version(),
-            span_id=_span_id(),
+            version=form_version(),
+            span_id=form_span_id(),
             edge=edge,
             direction=direction,
         )
@@ -208,8 +189,8 @@ def attributes(article_id: int):
             get_session(),
             article_id,
             g.user,
-            version=_version(),
-            span_id=_span_id(),
+            version=form_version(),
+            span_id=form_span_id(),
             attrs=parse_casualty_form(form),
         )
     )
@@ -222,23 +203,27 @@ def decide(article_id: int):
     if bool(accept) == bool(reject):
         raise InvalidEdit("Not saved: say which candidate to accept or to reject (one of them).")
     if accept:
-        result = curation.accept_candidate(get_session(), article_id, g.user, version=_version(), key=accept)
+        result = curation.accept_candidate(
+            get_session(), article_id, g.user, version=form_version(), key=accept
+        )
     else:
-        result = curation.reject_candidate(get_session(), article_id, g.user, version=_version(), key=reject)
+        result = curation.reject_candidate(
+            get_session(), article_id, g.user, version=form_version(), key=reject
+        )
     return _respond(result)
 
 
 @bp.post("/<int:article_id>/undo")
 def undo(article_id: int):
     """Undo the newest edit of the draft."""
-    return _respond(curation.undo(get_session(), article_id, g.user, version=_version()))
+    return _respond(curation.undo(get_session(), article_id, g.user, version=form_version()))
 
 
 @bp.post("/<int:article_id>/finish")
 def finish(article_id: int):
     """Save the draft as the article's gold (open candidates need ``confirm=1``)."""
     result = curation.finish(
-        get_session(), article_id, g.user, version=_version(), confirm=request.form.get("confirm") == "1"
+        get_session(), article_id, g.user, version=form_version(), confirm=request.form.get("confirm") == "1"
     )
     if is_htmx():
         # The whole view changes (read-only, with its gold revision): reload it.
@@ -251,6 +236,6 @@ def finish(article_id: int):
 @bp.post("/<int:article_id>/reopen")
 def reopen(article_id: int):
     """Start a new draft from the article's gold."""
-    result = curation.reopen(get_session(), article_id, g.user, version=_version())
+    result = curation.reopen(get_session(), article_id, g.user, version=form_version())
     flash(result.message, "info")
     return redirect(url_for("curation.show", article_id=article_id), code=303)

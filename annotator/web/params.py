@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import abort
+from flask import abort, request
 from werkzeug.routing import IntegerConverter, PathConverter
 
 # The database's integers are 64-bit signed; larger values overflow inside the driver.
@@ -34,6 +34,37 @@ def fitting_int(raw: str) -> int:
     if not MIN_DB_INT <= value <= MAX_DB_INT:
         raise ValueError(f"{raw[:40]} does not fit in 64 bits")
     return value
+
+
+# --- the controls every edit form carries (the review page's and the curation view's) ---
+
+
+def form_version() -> int:
+    """Return the version an edit was made on, or answer 400 when the form has none."""
+    version = request.form.get("version", type=bounded_int)
+    if version is None:
+        abort(400, description="The edit says nothing of the version it was made on; reload the page.")
+    return version
+
+
+def form_number(name: str) -> int:
+    """Return a whole number from the edit form, or raise InvalidSpan naming the field."""
+    from annotator.errors import InvalidSpan
+
+    value = request.form.get(name, type=bounded_int)
+    if value is None:
+        raise InvalidSpan(f"Not saved: {name} must be a whole number, not {request.form.get(name)!r}.")
+    return value
+
+
+def form_span_id() -> int:
+    """Return the selected span of an edit form, or raise InvalidSpan."""
+    from annotator.errors import InvalidSpan
+
+    span_id = request.form.get("span", type=bounded_int)
+    if span_id is None:
+        raise InvalidSpan("Not saved: no span was selected. Click a span first.")
+    return span_id
 
 
 class BoundedIntConverter(IntegerConverter):

@@ -16,7 +16,7 @@ from annotator.errors import InvalidEdit, InvalidSpan, SpanOverlap, StaleVersion
 from annotator.services import edits, workspace
 from annotator.services.assignment import FullyStaffed
 from annotator.web import answers_503_when_the_database_fails, is_htmx, project_settings, render_error
-from annotator.web.params import bounded_int, fitting_int
+from annotator.web.params import bounded_int, fitting_int, form_number, form_span_id, form_version
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -29,27 +29,6 @@ def _vary(response):
     # Each URL here answers htmx with fragments and plain forms with a redirect or a page.
     response.vary.add("HX-Request")
     return response
-
-
-def _version() -> int:
-    version = request.form.get("version", type=bounded_int)
-    if version is None:
-        abort(400, description="The edit says nothing of the version it was made on; reload the page.")
-    return version
-
-
-def _number(name: str) -> int:
-    value = request.form.get(name, type=bounded_int)
-    if value is None:
-        raise InvalidSpan(f"Not saved: {name} must be a whole number, not {request.form.get(name)!r}.")
-    return value
-
-
-def _span_id() -> int:
-    span_id = request.form.get("span", type=bounded_int)
-    if span_id is None:
-        raise InvalidSpan("Not saved: no span was selected. Click a span first.")
-    return span_id
 
 
 def _respond(result: edits.EditResult):
@@ -110,9 +89,9 @@ def add(article_id: int):
         get_session(),
         article_id,
         g.user,
-        version=_version(),
-        start=_number("start"),
-        end=_number("end"),
+        version=form_version(),
+        start=form_number("start"),
+        end=form_number("end"),
         label=request.form.get("label", ""),
     )
     return _respond(result)
@@ -165,8 +144,8 @@ def relabel(article_id: int):
         get_session(),
         article_id,
         g.user,
-        version=_version(),
-        span_id=_span_id(),
+        version=form_version(),
+        span_id=form_span_id(),
         label=request.form.get("label", ""),
     )
     return _respond(result)
@@ -175,7 +154,9 @@ def relabel(article_id: int):
 @bp.post("/<int:article_id>/delete")
 def delete(article_id: int):
     """Delete the selected span."""
-    result = edits.delete_span(get_session(), article_id, g.user, version=_version(), span_id=_span_id())
+    result = edits.delete_span(
+        get_session(), article_id, g.user, version=form_version(), span_id=form_span_id()
+    )
     return _respond(result)
 
 
@@ -187,8 +168,8 @@ def resize(article_id: int):
         get_session(),
         article_id,
         g.user,
-        version=_version(),
-        span_id=_span_id(),
+        version=form_version(),
+        span_id=form_span_id(),
         edge=edge,
         direction=direction,
     )
@@ -203,8 +184,8 @@ def attributes(article_id: int):
         get_session(),
         article_id,
         g.user,
-        version=_version(),
-        span_id=_span_id(),
+        version=form_version(),
+        span_id=form_span_id(),
         attrs=edits.parse_casualty_form(form),
     )
     return _respond(result)
@@ -217,7 +198,7 @@ def status(article_id: int):
         get_session(),
         article_id,
         g.user,
-        version=_version(),
+        version=form_version(),
         status=request.form.get("status", ""),
         comment=request.form.get("comment"),
     )
@@ -227,7 +208,7 @@ def status(article_id: int):
 @bp.post("/<int:article_id>/undo")
 def undo(article_id: int):
     """Undo the newest edit."""
-    return _respond(edits.undo(get_session(), article_id, g.user, version=_version()))
+    return _respond(edits.undo(get_session(), article_id, g.user, version=form_version()))
 
 
 # What a page says before the saved state, by why it asked for it.
