@@ -6,15 +6,17 @@ import io
 import json
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, func, text
 from sqlmodel import select
 
-from annotator.models import AnnotationState, GoldAction, GoldRevision, Span
+from annotator.errors import BadImport
+from annotator.models import AnnotationState, Article, GoldAction, GoldRevision, Span
 from annotator.services import dashboard, gold_revisions
 from annotator.services.evaluate import evaluate_sources
 from annotator.services.export import export_to
 from annotator.services.formats import read_conll, read_docbin
 from annotator.services.gold import iter_documents
+from annotator.services.importer import import_paths
 from annotator.services.origins import parse_origin
 from tests.factories import make_article, make_span, make_user
 
@@ -59,6 +61,11 @@ def export_jsonl(session, origin="gold"):
     with io.StringIO() as out:
         export_to(session, parse_origin(session, origin), {"all": out})
         return out.getvalue()
+
+
+def write_jsonl(path, *records):
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
 
 
 # --- revisions ------------------------------------------------------------------------------
@@ -180,3 +187,94 @@ def test_an_annotators_version_matches_gold_whatever_its_provenance(session):
     gold = dashboard.strict_figures(session, [ann.id]).of(ann.id)[2]
     assert gold == 1.0
     assert evaluate_sources(session, "gold", "annotator:ann").micro["strict"].f1 == 1.0
+
+
+# --- importing ------------------------------------------------------------------------------
+
+
+def test_importing_gold_keeps_provenance_in_the_revision_and_the_spans(session, tmp_path):
+    path = write_jsonl(tmp_path / "gold.jsonl", {"id": "a1", "text": TEXT, "spans": ADJUDICATED})
+    import_paths(session, [path], origin="gold")
+    article = session.exec(select(Article)).one()
+    assert gold_rows(session, article.id) == [
+        (0, "ACTOR", BOTH),
+        (24, "CASUALTY", CHANGED),
+        (41, "LOCATION", None),
+    ]
+    assert [span.get("provenance") for span in revision_spans(session, article.id)[0]] == [
+        BOTH,
+        CHANGED,
+        None,
+    ]
+    assert article.meta == {}
+    assert session.execute(text("SELECT count(*) FROM span WHERE provenance IS NULL")).scalar_one() == 1
+
+
+def test_importing_more_gold_keeps_the_stored_spans_provenance(session, tmp_path):
+    article = make_article(session, text=TEXT)
+    adjudicate(session, article.id, ADJUDICATED[:2])
+    more = {"id": "a1", "text": TEXT, "spans": [{"start": 41, "end": 57, "label": "LOCATION"}]}
+    assert import_paths(session, [write_jsonl(tmp_path / "more.jsonl", more)]).gold_revisions == 1
+    assert [span.get("provenance") for span in revision_spans(session, article.id)[1]] == [
+        BOTH,
+        CHANGED,
+        None,
+    ]
+    assert gold_rows(session, article.id) == [
+        (0, "ACTOR", BOTH),
+        (24, "CASUALTY", CHANGED),
+        (41, "LOCATION", None),
+    ]
+
+
+@pytest.mark.parametrize("origin", ["model", "annotator:ann"])
+def test_other_origins_drop_provenance_even_when_it_is_malformed(session, tmp_path, origin):
+    make_user(session, username="ann")
+    spans = [*ADJUDICATED[:2], {**ADJUDICATED[2], "provenance": "not an object"}]
+    path = write_jsonl(tmp_path / "spans.jsonl", {"id": "a1", "text": TEXT, "spans": spans})
+    assert import_paths(session, [path], origin=origin).spans_added == 3
+    assert session.exec(select(Span.provenance)).all() == [None, None, None]
+    assert session.exec(select(Article.meta)).one() == {}
+    assert session.exec(select(func.count()).select_from(GoldRevision)).one() == 0
+
+
+@pytest.mark.parametrize(
+    ("provenance", "problem"),
+    [
+        (None, "span 1: provenance must be an object with \"annotators\""),
+        (["ann"], "span 1: provenance must be an object with \"annotators\" (a list of usernames)"),
+        ({"annotators": ["ann"]}, "span 1: provenance has no 'changed'"),
+        ({"annotators": "ann", "changed": False}, "span 1: provenance.annotators must be a list of usernames, not a string"),
+        ({"annotators": ["ann", 7], "changed": False}, "span 1: provenance.annotators[1] must be a username (a string), not a number"),
+        ({"annotators": [], "changed": "no"}, "span 1: provenance.changed must be true or false, not a string"),
+        ({"annotators": [], "changed": 0}, "span 1: provenance.changed must be true or false, not a number"),
+        ({**BOTH, "reviewer": "rev"}, "span 1: provenance has an unknown field 'reviewer'"),
+    ],
+)  # fmt: skip
+def test_bad_provenance_in_gold_is_refused_naming_file_line_and_field(session, tmp_path, provenance, problem):
+    good = {"id": "good", "text": TEXT, "spans": ADJUDICATED}
+    spans = [ADJUDICATED[0], {**ADJUDICATED[1], "provenance": provenance}]
+    path = write_jsonl(tmp_path / "gold.jsonl", good, {"id": "bad", "text": TEXT, "spans": spans})
+    with pytest.raises(BadImport) as caught:
+        import_paths(session, [path], origin="gold")
+    assert (caught.value.path, caught.value.line) == (str(path), 2)
+    assert problem in caught.value.message
+    assert str(caught.value).startswith(f"{path}:2: span 1: provenance")
+    for table in (Article, Span, GoldRevision):
+        assert session.exec(select(func.count()).select_from(table)).one() == 0
+
+
+def test_a_gold_export_imports_back_and_exports_byte_identically(session, tmp_path):
+    first = make_article(session, external_id="a1", text=TEXT, meta={"source": "wire", "date": "2014-06-01"})
+    second = make_article(session, external_id="a2", text="Nine soldiers died in Kabul.")
+    adjudicate(session, first.id)
+    adjudicate(session, second.id, [{"start": 0, "end": 13, "label": "CASUALTY", "attrs": NINE,
+                                     "provenance": {"annotators": [], "changed": True}}])  # fmt: skip
+    exported = tmp_path / "gold.jsonl"
+    exported.write_text(export_jsonl(session), encoding="utf-8")
+    # Into an empty database, as another annotator instance would read it.
+    session.execute(delete(Article))
+    session.commit()
+    import_paths(session, [exported], origin="gold")
+    assert export_jsonl(session).encode("utf-8") == exported.read_bytes()
+    assert b'"provenance": {"annotators": ["ann", "bob"], "changed": false}' in exported.read_bytes()
