@@ -142,6 +142,11 @@ class RevisionEntry:
     def span_count(self) -> int:
         return len(self.spans)
 
+    @property
+    def changed_by_reviewer(self) -> int:
+        """How many spans the reviewer made or changed in adjudication, as their provenance says."""
+        return sum(1 for span in self.spans if (span.get("provenance") or {}).get("changed"))
+
     def describe(self) -> str:
         """Return "revision 3, promote from annotator:ann by rev" and the like."""
         words = f"revision {self.revision} ({self.action}"
