@@ -177,3 +177,28 @@ def test_export_of_every_annotator_is_jsonl_only(runner, db_session, tmp_path, a
     result = runner.invoke(main, ["export", "--origin", "annotators", *args, "-o", str(tmp_path / "x")])
     assert result.exit_code == 1
     assert "it exports JSONL only, without --split" in result.output
+
+
+def test_gold_with_provenance_imports_and_exports_back_unchanged(runner, db_session, tmp_path):
+    both = {"annotators": ["ann", "bob"], "changed": False}
+    record = {
+        "id": "a1",
+        "text": TEXT,
+        "spans": [
+            {"start": 0, "end": 16, "label": "ACTOR", "provenance": both},
+            {"start": 24, "end": 37, "label": "CASUALTY", "attrs": NINE},
+        ],
+    }
+    source = tmp_path / "adjudicated.jsonl"
+    source.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert runner.invoke(main, ["import", "--origin", "gold", str(source)]).exit_code == 0
+    first, again = tmp_path / "first.jsonl", tmp_path / "again.jsonl"
+    assert runner.invoke(main, ["export", "-o", str(first)]).exit_code == 0
+    [exported] = map(json.loads, first.read_text(encoding="utf-8").splitlines())
+    assert [span.get("provenance") for span in exported["spans"]] == [both, None]
+    assert exported["meta"] == {"id": "a1"}
+    # The export read back changes nothing, and exports the same bytes.
+    result = runner.invoke(main, ["import", "--origin", "gold", str(first)])
+    assert "0 spans added" in result.output
+    assert runner.invoke(main, ["export", "-o", str(again)]).exit_code == 0
+    assert again.read_bytes() == first.read_bytes()

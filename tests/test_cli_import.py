@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func
 from sqlmodel import select
@@ -109,3 +111,19 @@ def test_import_of_bad_input_fails_and_writes_nothing(runner, app, tmp_path, nam
     assert problem in result.output
     assert result.output.rstrip().endswith("Nothing was imported.")
     assert counts(app) == before == (2, 0)
+
+
+def test_import_drops_provenance_for_origins_other_than_gold(runner, app, db_session, tmp_path):
+    record = {
+        "id": "a1",
+        "text": "Taliban fighters attacked Kabul.",
+        "spans": [{"start": 0, "end": 7, "label": "ACTOR", "provenance": {"annotators": 3}}],
+    }
+    path = tmp_path / "model.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+    result = runner.invoke(main, ["import", "--origin", "model", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert db_session.exec(select(Span.origin, Span.provenance)).all() == [("model", None)]
+    assert db_session.exec(select(Article.meta)).all() == [{}]

@@ -186,7 +186,15 @@ class JsonlWriter:
 
 
 def prodigy_task(document: Document, doc) -> dict[str, Any]:
-    """Return the JSONL record of one document: gold fields, then Prodigy's tokens, answer and meta."""
+    """Return the JSONL record of one document: gold fields, then Prodigy's tokens, answer and meta.
+
+    A gold span's ``provenance`` goes on the span, after its attributes, never into ``meta``.
+    """
+    provenance = {
+        (span["start"], span["end"]): span["provenance"]
+        for span in document.spans
+        if span.get("provenance") is not None
+    }
     spans = []
     for ent in doc.ents:
         item = {
@@ -200,6 +208,8 @@ def prodigy_task(document: Document, doc) -> dict[str, Any]:
         attrs = doc.user_data.get(attrs_key(ent.start_char, ent.end_char))
         if attrs:
             item["attrs"] = attrs
+        if (ent.start_char, ent.end_char) in provenance:
+            item["provenance"] = provenance[ent.start_char, ent.end_char]
         spans.append(item)
     meta = {key: value for key, value in document.meta.items() if key not in PRODIGY_FIELDS}
     meta["id"] = document.id

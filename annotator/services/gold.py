@@ -33,12 +33,15 @@ CHUNK_SIZE = 500
 # Why an article has no gold yet (markers in place of its spans).
 WAITING_FOR_ADJUDICATION = object()
 WAITING_FOR_ANNOTATORS = object()
-_SPAN_COLUMNS = (Span.article_id, Span.start, Span.end, Span.label, Span.attrs)
+_SPAN_COLUMNS = (Span.article_id, Span.start, Span.end, Span.label, Span.attrs, Span.provenance)
 
 
 @dataclass(slots=True)
 class Document:
-    """One article with the spans of one origin, as gold-format dicts sorted by start."""
+    """One article with the spans of one origin, as gold-format dicts sorted by start.
+
+    A gold span may also carry ``provenance`` (see ``Span.provenance``); other spans never do.
+    """
 
     id: str
     text: str
@@ -58,6 +61,8 @@ def _gold_span(span: dict[str, Any]) -> dict[str, Any]:
     item = {"start": span["start"], "end": span["end"], "label": span["label"]}
     if span.get("attrs"):
         item["attrs"] = span["attrs"]
+    if span.get("provenance") is not None:
+        item["provenance"] = span["provenance"]
     return item
 
 
@@ -238,10 +243,17 @@ def _accepted(session: Session, article_ids: list[int]) -> dict[int, list[int]]:
 
 def _span_dicts(rows, keep=None) -> dict[int, list[dict[str, Any]]]:
     spans: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for article_id, start, end, label, attrs in rows:
+    for article_id, start, end, label, attrs, provenance in rows:
         if keep is None or keep(article_id):
-            spans[article_id].append({"start": start, "end": end, "label": label, "attrs": attrs or {}})
+            spans[article_id].append(_span_dict(start, end, label, attrs, provenance))
     return spans
+
+
+def _span_dict(start: int, end: int, label: str, attrs: Any, provenance: Any) -> dict[str, Any]:
+    span = {"start": start, "end": end, "label": label, "attrs": attrs or {}}
+    if provenance is not None:
+        span["provenance"] = provenance
+    return span
 
 
 def _origin_chunk(
@@ -290,7 +302,7 @@ def _gold_chunk(
             )
             .order_by(Span.article_id, Span.start, Span.end)
         )
-        versions = _span_dicts(row[:5] for row in rows if chosen[row[0]] == row[5])
+        versions = _span_dicts(row[:-1] for row in rows if chosen[row[0]] == row[-1])
     result: dict[int, list[dict[str, Any]] | None] = {}
     for article_id in article_ids:
         if article_id in gold:
@@ -331,14 +343,12 @@ def _accepted_versions(session: Session, selection: Selection, chunk_size: int) 
             .order_by(AnnotationState.article_id, User.username)
         ).all()
         spans: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
-        for article_id, start, end, label, attrs, owner_id in session.exec(
+        for article_id, *span, owner_id in session.exec(
             select(*_SPAN_COLUMNS, Span.owner_id)
             .where(Span.article_id.in_(ids), Span.origin == Origin.ANNOTATOR.value)
             .order_by(Span.article_id, Span.start, Span.end)
         ):
-            spans[(article_id, owner_id)].append(
-                {"start": start, "end": end, "label": label, "attrs": attrs or {}}
-            )
+            spans[(article_id, owner_id)].append(_span_dict(*span))
         by_article = defaultdict(list)
         for article_id, user_id, username in owners:
             by_article[article_id].append((user_id, username))

@@ -16,6 +16,7 @@ refused as stale rather than overwritten.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,14 +45,24 @@ MAX_REASON = 2000
 
 
 def snapshot(spans: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Return spans as a revision stores them: start, end, label, attrs, sorted by start."""
-    return sorted(
-        (
-            {"start": s["start"], "end": s["end"], "label": s["label"], "attrs": dict(s.get("attrs") or {})}
-            for s in spans
-        ),
-        key=lambda s: (s["start"], s["end"], s["label"]),
-    )
+    """Return spans as a revision stores them: start, end, label, attrs (and provenance), sorted by start.
+
+    ``provenance`` (adjudicated gold: who had the span, whether the reviewer
+    changed it) is kept only for a span that carries one.
+    """
+    return sorted(map(_snapshot_span, spans), key=lambda s: (s["start"], s["end"], s["label"]))
+
+
+def _snapshot_span(span: Mapping[str, Any]) -> dict[str, Any]:
+    item = {
+        "start": span["start"],
+        "end": span["end"],
+        "label": span["label"],
+        "attrs": dict(span.get("attrs") or {}),
+    }
+    if span.get("provenance") is not None:
+        item["provenance"] = copy.deepcopy(dict(span["provenance"]))
+    return item
 
 
 def record_revision(
@@ -130,6 +141,11 @@ class RevisionEntry:
     @property
     def span_count(self) -> int:
         return len(self.spans)
+
+    @property
+    def changed_by_reviewer(self) -> int:
+        """How many spans the reviewer made or changed in adjudication, as their provenance says."""
+        return sum(1 for span in self.spans if (span.get("provenance") or {}).get("changed"))
 
     def describe(self) -> str:
         """Return "revision 3, promote from annotator:ann by rev" and the like."""

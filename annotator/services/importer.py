@@ -161,11 +161,15 @@ def files_in(path: Path, problems: Problems) -> list[Path]:
     return []
 
 
-def read_file(path: Path, problems: Problems, *, allow_overlaps: bool = False) -> list[Record]:
+def read_file(
+    path: Path, problems: Problems, *, allow_overlaps: bool = False, keep_provenance: bool = False
+) -> list[Record]:
     """Return the records of one file, adding whatever is wrong to ``problems``.
 
     ``allow_overlaps`` accepts overlapping spans (evaluation reads an
-    extractor's output so); an import never stores them.
+    extractor's output so); an import never stores them. ``keep_provenance``
+    (gold imports) checks and keeps a JSONL span's ``provenance``; otherwise it
+    is dropped unread.
     """
     try:
         data = path.read_bytes()
@@ -183,7 +187,9 @@ def read_file(path: Path, problems: Problems, *, allow_overlaps: bool = False) -
         record = _make_record(path, None, path.stem, text, {}, None, problems)
         return [record] if record else []
     if suffix == ".jsonl":
-        records = _read_jsonl(path, text, problems, allow_overlaps=allow_overlaps)
+        records = _read_jsonl(
+            path, text, problems, allow_overlaps=allow_overlaps, keep_provenance=keep_provenance
+        )
     else:
         records = _read_csv(path, text, problems)
     if not records and len(problems) == found_before:
@@ -231,7 +237,9 @@ def _jsonl_metadata(item: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def _read_jsonl(path: Path, text: str, problems: Problems, *, allow_overlaps: bool) -> list[Record]:
+def _read_jsonl(
+    path: Path, text: str, problems: Problems, *, allow_overlaps: bool, keep_provenance: bool
+) -> list[Record]:
     records = []
     # Split on "\n" only: str.splitlines() would also split at U+2028 inside a string.
     for number, line in enumerate(text.split("\n"), start=1):
@@ -267,6 +275,7 @@ def _read_jsonl(path: Path, text: str, problems: Problems, *, allow_overlaps: bo
             item.get("spans"),
             problems,
             allow_overlaps=allow_overlaps,
+            keep_provenance=keep_provenance,
         )
         if record:
             records.append(record)
@@ -347,6 +356,7 @@ def _make_record(
     problems: Problems,
     *,
     allow_overlaps: bool = False,
+    keep_provenance: bool = False,
 ) -> Record | None:
     """Check one article's id, text and spans; return it as a record, or None after adding problems."""
     errors = []
@@ -381,6 +391,13 @@ def _make_record(
             errors.append("text holds an unpaired surrogate escape (not valid Unicode)")
     if external_id and isinstance(text, str) and spans is not None and not errors:
         errors.extend(spans_errors(text, spans, allow_overlaps=allow_overlaps))
+        if keep_provenance and not errors:
+            errors.extend(
+                f"span {index}: {message}"
+                for index, span in enumerate(spans)
+                if "provenance" in span
+                for message in provenance_errors(span["provenance"])
+            )
     if errors:
         for message in errors:
             problems.add(path, line, message)
@@ -392,19 +409,53 @@ def _make_record(
         text=text,
         content_hash=content_hash,
         meta=meta,
-        spans=[_span_fields(span) for span in spans or []],
+        spans=[_span_fields(span, keep_provenance=keep_provenance) for span in spans or []],
         has_spans=spans is not None,
     )
 
 
-def _span_fields(span: Mapping[str, Any]) -> dict[str, Any]:
+def _span_fields(span: Mapping[str, Any], *, keep_provenance: bool = False) -> dict[str, Any]:
     # Prodigy-style extras (token_start, answer, ...) are not stored.
-    return {
+    fields = {
         "start": span["start"],
         "end": span["end"],
         "label": span["label"],
         "attrs": span.get("attrs") or {},
     }
+    if keep_provenance and "provenance" in span:
+        fields["provenance"] = span["provenance"]
+    return fields
+
+
+PROVENANCE_FIELDS = ("annotators", "changed")
+
+
+def provenance_errors(provenance: Any) -> list[str]:
+    """Return what is wrong with a gold span's provenance: {"annotators": [names], "changed": bool}."""
+    expected = '"annotators" (a list of usernames) and "changed" (true or false)'
+    if not isinstance(provenance, dict):
+        return [f"provenance must be an object with {expected}, not {_json_type(provenance)}"]
+    errors = [f"provenance has no {name!r}" for name in PROVENANCE_FIELDS if name not in provenance]
+    errors.extend(
+        f"provenance has an unknown field {name!r} (it holds {expected})"
+        for name in provenance
+        if name not in PROVENANCE_FIELDS
+    )
+    annotators = provenance.get("annotators", [])
+    if not isinstance(annotators, list):
+        errors.append(f"provenance.annotators must be a list of usernames, not {_json_type(annotators)}")
+    else:
+        errors.extend(
+            f"provenance.annotators[{index}] must be a username (a string), not {_json_type(name)}"
+            for index, name in enumerate(annotators)
+            if not isinstance(name, str)
+        )
+        if not all(_is_encodable(name) for name in annotators if isinstance(name, str)):
+            errors.append("provenance.annotators holds an unpaired surrogate escape (not valid Unicode)")
+    changed = provenance.get("changed", False)
+    if not isinstance(changed, bool):
+        errors.append(f"provenance.changed must be true or false, not {_json_type(changed)}")
+    return errors
 
 
 # --- reconcile: records -> what to write ----------------------------------------
@@ -461,15 +512,17 @@ def _stored_spans(session: Session, article_ids: Iterable[int], owner: SpanOwner
     """Return article id -> its stored spans of ``owner``."""
     spans: dict[int, list[dict]] = {}
     for chunk in _chunks(article_ids):
-        query = select(Span.article_id, Span.start, Span.end, Span.label, Span.attrs).where(
+        query = select(Span.article_id, Span.start, Span.end, Span.label, Span.attrs, Span.provenance).where(
             Span.article_id.in_(chunk), Span.origin == owner.origin
         )
         if owner.owner_id is not None:
             query = query.where(Span.owner_id == owner.owner_id)
-        for article_id, start, end, label, attrs in session.exec(query):
-            spans.setdefault(article_id, []).append(
-                {"start": start, "end": end, "label": label, "attrs": attrs or {}}
-            )
+        for article_id, start, end, label, attrs, provenance in session.exec(query):
+            span = {"start": start, "end": end, "label": label, "attrs": attrs or {}}
+            if provenance is not None:
+                # Kept, so that the revision this import appends keeps it too.
+                span["provenance"] = provenance
+            spans.setdefault(article_id, []).append(span)
     return spans
 
 
@@ -624,8 +677,10 @@ def write(
             for item in batch
             for span in item.spans
         ]
-        if span_rows:
-            session.execute(insert(Span.__table__), span_rows)
+        # One insert per set of columns: an executemany takes its columns from the first row
+        # (and spans without provenance leave the column NULL, not JSON null).
+        for rows_with_keys in _by_keys(span_rows):
+            session.execute(insert(Span.__table__), rows_with_keys)
         summary.new += len(rows)
         summary.unchanged += len(batch) - len(rows)
         summary.spans_added += len(span_rows)
@@ -650,6 +705,14 @@ def write(
         summary.gold_revisions += len(batch)
     _count_changed(session, planned, owner, inserted_ids)
     session.commit()
+
+
+def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Return ``rows`` grouped by their keys, in order of first appearance."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    return list(groups.values())
 
 
 def _count_changed(session: Session, planned: Plan, owner: SpanOwner, inserted_ids: dict[str, int]) -> None:
@@ -687,7 +750,7 @@ def import_paths(
     for path in paths:
         for each in files_in(path, problems):
             files.append(each)
-            records.extend(read_file(each, problems))
+            records.extend(read_file(each, problems, keep_provenance=owner.origin == Origin.GOLD.value))
     if progress:
         progress(0, len(records))
     planned = plan(session, records, owner, problems)

@@ -495,6 +495,24 @@ BAD_CASES = [
         1,
         "ACTOR spans take no attrs",
     ),
+    (
+        "provenance-not-object",
+        "a.jsonl",
+        jsonl_lines(GOOD, with_spans({"start": 0, "end": 7, "label": "ACTOR", "provenance": "ann"})),
+        2,
+        'span 0: provenance must be an object with "annotators"',
+    ),
+    (
+        "provenance-changed-not-boolean",
+        "a.jsonl",
+        jsonl_lines(
+            with_spans(
+                {"start": 0, "end": 7, "label": "ACTOR", "provenance": {"annotators": [], "changed": 1}}
+            )
+        ),
+        1,
+        "span 0: provenance.changed must be true or false, not a number",
+    ),
     ("csv-missing-text-column", "a.csv", b"id,body\nx,Some text\n", 1, "the header has no 'text' column"),
     ("csv-missing-both-columns", "a.csv", b"name\nx\n", 1, "no 'id' or 'text' column"),
     ("csv-empty-file", "a.csv", b"", None, "the file holds no articles"),

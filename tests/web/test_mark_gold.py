@@ -7,7 +7,8 @@ import re
 import pytest
 from sqlmodel import select
 
-from annotator.models import GoldRevision, Span
+from annotator.models import GoldAction, GoldRevision, Span
+from annotator.services import gold_revisions
 from tests.factories import make_span
 from tests.web.conftest import TEST_CSRF, AuthActions
 from tests.web.review_helpers import at, form_post, hx_post, make_review_article, working_copy
@@ -205,3 +206,19 @@ def test_changing_gold_needs_the_csrf_token(app, db_session, article, imported_g
     response = rev.post(f"/gold/{article.id}/promote", data={"annotator": "ann", "replaces": "1"})
     assert response.status_code == 400
     assert _gold(db_session, article) == imported_gold
+
+
+def test_the_history_counts_the_spans_a_reviewer_changed_in_adjudication(app, db_session, article):
+    start, end = at("officials")
+    spans = [
+        {"start": start, "end": end, "label": "ACTOR", "provenance": {"annotators": [], "changed": True}}
+    ]
+    gold_revisions.record_revision(
+        db_session, article.id, spans, action=GoldAction.ADJUDICATE, source="adjudication"
+    )
+    gold_revisions.record_revision(db_session, article.id, spans[:0], action=GoldAction.IMPORT)
+    db_session.commit()
+    rev = _as(app, db_session, "rev", "reviewer")
+    history = rev.get(f"/gold/{article.id}/history").get_data(as_text=True)
+    assert history.count("changed by reviewer") == 1
+    assert "1 <small>1 changed by reviewer</small>" in history
