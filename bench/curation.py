@@ -65,6 +65,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the checkout's annotator, whatever is installed
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench folder is no package
 
+from export import seed_paragraphs  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
@@ -75,7 +76,6 @@ from annotator.labels import CASUALTY, GROUPS, LABELS, OUTCOMES, missing_attribu
 from annotator.models import AnnotationState, Article, Span, User, utcnow  # noqa: E402
 from annotator.services import users  # noqa: E402
 from annotator.services.settings import set_setting  # noqa: E402
-from export import seed_paragraphs  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test_bench"
 OPEN_TARGET_MS = 150.0
@@ -87,7 +87,9 @@ REVIEWER = "rev"
 AGREE = 0.70  # the share of spans every version has exactly
 CORPUS_SPANS = 40
 
-OPEN_CANDIDATE = re.compile(r'<li class="candidate[^"]*" data-key="([^"]+)" data-start="\d+" data-end="\d+" data-open>')
+OPEN_CANDIDATE = re.compile(
+    r'<li class="candidate[^"]*" data-key="([^"]+)" data-start="\d+" data-end="\d+" data-open>'
+)
 CANDIDATE = re.compile(r'<li class="candidate[ "]')
 VERSION = re.compile(r'<section id="status"[^>]*data-version="(\d+)"')
 DRAFT_SPANS = re.compile(r"(\d+) spans? in the draft")
@@ -106,7 +108,9 @@ def _paragraphs() -> list[tuple[str, list[dict]]]:
             attrs = dict(span.get("attrs") or {})
             if span["label"] == CASUALTY and missing_attributes(CASUALTY, attrs):
                 attrs = {"count": 3, "qualifier": "exact", "outcome": "killed", "group": "civilian", **attrs}
-            complete.append({"start": span["start"], "end": span["end"], "label": span["label"], "attrs": attrs})
+            complete.append(
+                {"start": span["start"], "end": span["end"], "label": span["label"], "attrs": attrs}
+            )
         found.append((paragraph, complete))
     return found
 
@@ -118,7 +122,9 @@ def make_text(paragraphs, rng: random.Random, *, chars: int = 0, words: int = 0)
         paragraph, paragraph_spans = rng.choice(paragraphs)
         if text:
             text += "\n\n"
-        spans.extend({**s, "start": s["start"] + len(text), "end": s["end"] + len(text)} for s in paragraph_spans)
+        spans.extend(
+            {**s, "start": s["start"] + len(text), "end": s["end"] + len(text)} for s in paragraph_spans
+        )
         text += paragraph
     spans.sort(key=lambda s: (s["start"], s["end"]))
     return text, spans
@@ -126,7 +132,12 @@ def make_text(paragraphs, rng: random.Random, *, chars: int = 0, words: int = 0)
 
 def _complete_attrs(rng: random.Random) -> dict:
     if rng.random() < 0.15:
-        return {"count": None, "qualifier": "vague", "outcome": rng.choice(OUTCOMES), "group": rng.choice(GROUPS)}
+        return {
+            "count": None,
+            "qualifier": "vague",
+            "outcome": rng.choice(OUTCOMES),
+            "group": rng.choice(GROUPS),
+        }
     return {
         "count": rng.randint(1, 60),
         "qualifier": rng.choice(("exact", "at_least", "about")),
@@ -244,11 +255,25 @@ def fill(engine: Engine, *, chars: int, long_spans: int, fresh: int, articles: i
         spans, states = [], []
         for user_id, name in enumerate(ANNOTATORS, 1):
             spans.extend(
-                {**s, "article_id": number, "origin": "annotator", "owner_id": user_id, "source": None, **stamps}
+                {
+                    **s,
+                    "article_id": number,
+                    "origin": "annotator",
+                    "owner_id": user_id,
+                    "source": None,
+                    **stamps,
+                }
                 for s in versions[name]
             )
             states.append(
-                {"article_id": number, "user_id": user_id, "status": "accepted", "version": 1, "claimed_at": now, **stamps}
+                {
+                    "article_id": number,
+                    "user_id": user_id,
+                    "status": "accepted",
+                    "version": 1,
+                    "claimed_at": now,
+                    **stamps,
+                }
             )
         return spans, states
 
@@ -256,7 +281,10 @@ def fill(engine: Engine, *, chars: int, long_spans: int, fresh: int, articles: i
     with engine.begin() as connection:
         connection.execute(
             insert(User.__table__),
-            [{"username": name, "password_hash": "!", "role": "annotator", "created_at": now} for name in ANNOTATORS],
+            [
+                {"username": name, "password_hash": "!", "role": "annotator", "created_at": now}
+                for name in ANNOTATORS
+            ],
         )
 
         def write(rows_articles, rows_spans, rows_states) -> None:
@@ -268,7 +296,9 @@ def fill(engine: Engine, *, chars: int, long_spans: int, fresh: int, articles: i
 
         long_rows, spans, states = [], [], []
         for number in range(1, fresh + 2):
-            long_rows.append(article(number, "long" if number == 1 else f"long-copy-{number - 1:03d}", long_text))
+            long_rows.append(
+                article(number, "long" if number == 1 else f"long-copy-{number - 1:03d}", long_text)
+            )
             more_spans, more_states = version_rows(number, long_versions)
             spans += more_spans
             states += more_states
@@ -386,7 +416,9 @@ def log_in(app, username: str, password: str):
     client = app.test_client()
     with client.session_transaction() as cookie:
         cookie["csrf_token"] = CSRF
-    check(client.post("/auth/login", data={"username": username, "password": password, "csrf_token": CSRF}), 303)
+    check(
+        client.post("/auth/login", data={"username": username, "password": password, "csrf_token": CSRF}), 303
+    )
     with client.session_transaction() as cookie:
         cookie["csrf_token"] = CSRF
     return client
@@ -467,7 +499,10 @@ def bench_long(curator: Curator, ids: list[int], repeat: int) -> tuple[Figures, 
             if not keys:
                 break
             html = curator.post(
-                "accept, one after another (on a copy)", f"{path}/candidates", version=version_of(html), accept=keys[0]
+                "accept, one after another (on a copy)",
+                f"{path}/candidates",
+                version=version_of(html),
+                accept=keys[0],
             )
     return figures, about
 
@@ -488,7 +523,9 @@ def bench_corpus(curator: Curator, ids: list[int], external: dict[int, str]) -> 
             continue
         path = f"/curate/{article_id}"
         version = version_of(pages[article_id])
-        html = curator.post("accept (htmx)", f"{path}/candidates", version=version, accept=keys[len(keys) // 2])
+        html = curator.post(
+            "accept (htmx)", f"{path}/candidates", version=version, accept=keys[len(keys) // 2]
+        )
         keys = open_keys(html)
         if keys:
             curator.post("reject (htmx)", f"{path}/candidates", version=version_of(html), reject=keys[0])
@@ -520,7 +557,9 @@ def _breakdown(stats: pstats.Stats, times: int) -> str:
             "sqlite3" in function or filename.endswith(("psycopg/cursor.py",))
         ):
             execute += cumulative
-    parts = [f"{what} {took / times * 1000:.1f} ms ({calls // times}x)" for what, (calls, took) in found.items()]
+    parts = [
+        f"{what} {took / times * 1000:.1f} ms ({calls // times}x)" for what, (calls, took) in found.items()
+    ]
     return ", ".join(parts + [f"SQL execute in the driver {execute / times * 1000:.1f} ms"])
 
 
@@ -556,15 +595,25 @@ def profile(client, long_id: int, times: int = 5) -> None:
             if after:
                 after(index)
         stats = pstats.Stats(profiler)
-        print(f"\n  profile of a long-article {what} ({times} requests under cProfile, {took / times * 1000:.1f} ms each)")
+        print(
+            f"\n  profile of a long-article {what} ({times} requests under cProfile, {took / times * 1000:.1f} ms each)"
+        )
         print(f"    cumulative per request: {_breakdown(stats, times)}")
         for order in ("cumulative", "tottime"):
             out = io.StringIO()
             stats.stream = out
-            stats.sort_stats(order).print_stats(r"annotator|templates|curation|\.html|json|sqlite3|psycopg", 18)
+            stats.sort_stats(order).print_stats(
+                r"annotator|templates|curation|\.html|json|sqlite3|psycopg", 18
+            )
             body = out.getvalue()
-            print(f"    by {order} (annotator, templates, json and driver functions; totals over {times} requests):")
-            print("\n".join("      " + line for line in body[body.index("ncalls") - 5 :].splitlines() if line.strip()))
+            print(
+                f"    by {order} (annotator, templates, json and driver functions; totals over {times} requests):"
+            )
+            print(
+                "\n".join(
+                    "      " + line for line in body[body.index("ncalls") - 5 :].splitlines() if line.strip()
+                )
+            )
 
 
 def loadavg() -> str:
@@ -574,7 +623,11 @@ def loadavg() -> str:
 def bench(name: str, engine: Engine, url: str, options) -> None:
     started = time.perf_counter()
     made = fill(
-        engine, chars=options.chars, long_spans=options.long_spans, fresh=options.fresh, articles=options.articles
+        engine,
+        chars=options.chars,
+        long_spans=options.long_spans,
+        fresh=options.fresh,
+        articles=options.articles,
     )
     print(
         f"{name}: long article of {made['long_chars']:,} characters, versions of "
@@ -605,15 +658,23 @@ def bench(name: str, engine: Engine, url: str, options) -> None:
             warm.post(None, f"/curate/{article_id}/undo", version=version_of(page) + 1)
 
     load_before = loadavg()
-    print(f"  load average before measuring: {load_before} ({os.cpu_count()} CPUs); strategy {options.strategy}")
-    long_figures, about = bench_long(Curator(client, Figures()), list(range(1, options.fresh + 2)), options.repeat)
+    print(
+        f"  load average before measuring: {load_before} ({os.cpu_count()} CPUs); strategy {options.strategy}"
+    )
+    long_figures, about = bench_long(
+        Curator(client, Figures()), list(range(1, options.fresh + 2)), options.repeat
+    )
     print(f"  long article (id 1; the copies are ids 2..{options.fresh + 1}): as opened, {about}")
     long_figures.print("baseline: review page (?annotator=ann)")
     if sampled:
         corpus_figures = bench_corpus(Curator(client, Figures()), sampled, external)
-        print(f"  corpus: {len(sampled)} of {len(corpus):,} articles, each visited once per row (first visits on distinct articles)")
+        print(
+            f"  corpus: {len(sampled)} of {len(corpus):,} articles, each visited once per row (first visits on distinct articles)"
+        )
         corpus_figures.print("baseline: review page (?annotator=ann)")
-    open_p99 = max(long_figures.p99("open: first visit (creates the draft)"), long_figures.p99("open: revisit"))
+    open_p99 = max(
+        long_figures.p99("open: first visit (creates the draft)"), long_figures.p99("open: revisit")
+    )
     accept_p99 = long_figures.p99("accept (htmx; then undone)")
     print(
         f"  targets (long article): open p99 {open_p99:.1f} ms < {OPEN_TARGET_MS:.0f} ms "
@@ -630,12 +691,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=10_000, help="corpus articles (default 10000)")
     parser.add_argument("--sample", type=int, default=200, help="corpus articles timed (default 200)")
-    parser.add_argument("--repeat", type=int, default=50, help="requests per long-article figure (default 50)")
-    parser.add_argument("--chars", type=int, default=50_000, help="characters of the long article (default 50000)")
+    parser.add_argument(
+        "--repeat", type=int, default=50, help="requests per long-article figure (default 50)"
+    )
+    parser.add_argument(
+        "--chars", type=int, default=50_000, help="characters of the long article (default 50000)"
+    )
     parser.add_argument("--long-spans", type=int, default=300, help="spans per version of the long article")
     parser.add_argument("--fresh", type=int, default=20, help="copies of the long article for first visits")
     parser.add_argument("--strategy", choices=("unanimous", "majority"), default="unanimous")
-    parser.add_argument("--profile", action="store_true", help="cProfile one long-article revisit and accept")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile five long-article revisits and accepts, and print where the time goes",
+    )
     parser.add_argument(
         "--postgres",
         nargs="?",
