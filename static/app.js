@@ -441,6 +441,9 @@
     if (mark && window.getSelection().isCollapsed) selectMark(mark);
   });
 
+  // htmx gives a swapped entry back its own attributes once it settles: mark the current one again.
+  document.addEventListener("htmx:afterSettle", function () { if (curating()) restoreCandidate(); });
+
   // The first paint of the curation view's candidates, once the page is there.
   document.addEventListener("DOMContentLoaded", function () { if (curating()) paintCandidates(null); });
 

@@ -22,7 +22,6 @@ draft from the gold as it then is; the revisions keep every earlier gold.
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -57,7 +56,7 @@ from annotator.models import (
 )
 from annotator.services import curation_merge
 from annotator.services.chunks import Chunk, chunks
-from annotator.services.curation_merge import ACCEPTED, REJECTED, Candidate, span_key
+from annotator.services.curation_merge import ACCEPTED, REJECTED, span_key
 from annotator.services.edits import (
     check_complete,
     check_label,
@@ -173,23 +172,36 @@ class Annotator:
 
 @dataclass(frozen=True)
 class CandidateView:
-    candidate: Candidate
+    key: str
+    start: int
+    end: int
+    label: str
+    attrs: dict[str, Any]
+    kinds: tuple[str, ...]
+    decision: str | None
+    in_draft: bool
+    settled: bool
     text: str
     who: tuple[Annotator, ...]
     # The draft spans it would replace if accepted.
     against: tuple[DraftSpan, ...] = ()
 
-    def __getattr__(self, name: str) -> Any:  # key, start, end, label, attrs, kind(s), decision, open
-        return getattr(self.candidate, name)
+    @property
+    def kind(self) -> str:
+        return self.kinds[0]
+
+    @property
+    def open(self) -> bool:
+        return self.decision is None and not self.in_draft and not self.settled
 
     @property
     def badge(self) -> str | None:
-        return casualty_badge(self.candidate.attrs) if self.candidate.label == CASUALTY else None
+        return casualty_badge(self.attrs) if self.label == CASUALTY else None
 
     @property
     def description(self) -> str:
         """Its kinds in words: "boundary conflict (and missing from some versions)"."""
-        first, *rest = (KIND_WORDS[kind] for kind in self.candidate.kinds)
+        first, *rest = (KIND_WORDS[kind] for kind in self.kinds)
         return f"{first} (and {', '.join(rest)})" if rest else first
 
 
@@ -246,6 +258,8 @@ class CurationResult:
     changed: frozenset[str] = EVERYTHING
     # The character ranges of the spans the edit removed and added (None: redraw all the text).
     ranges: tuple[tuple[int, int], ...] | None = None
+    # The candidates whose entry the edit changed (None: redraw the whole list, as when one came or went).
+    candidate_keys: frozenset[str] | None = None
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -312,16 +326,16 @@ class _Versions:
     annotators: tuple[Annotator, ...]
 
     @functools.cached_property
-    def by_key(self) -> dict[str, list[str]]:
-        """Who has each span exactly, by span key."""
-        found: dict[str, list[str]] = defaultdict(list)
-        for username, spans in self.spans.items():
-            for span in spans:
-                found[span_key(span["start"], span["end"], span["label"], span["attrs"])].append(username)
-        return found
+    def comparison(self) -> curation_merge.Comparison:
+        return curation_merge.Comparison(self.spans)
+
+    def who_has(self, key: str) -> tuple[str, ...]:
+        """Return the annotators who have exactly the span of this key."""
+        proposal = self.comparison.by_key.get(key)
+        return proposal.annotators if proposal else ()
 
     def proposal(self, key: str) -> curation_merge.Proposal | None:
-        return next((p for p in curation_merge.proposals(self.spans) if p.key == key), None)
+        return self.comparison.by_key.get(key)
 
 
 def _read_versions(session: Session, article_id: int) -> _Versions:
@@ -333,7 +347,9 @@ def _read_versions(session: Session, article_id: int) -> _Versions:
         version = spans.setdefault(username, [])
         found[username] = (status, comment)
         if start is not None:
-            version.append({"start": start, "end": end, "label": label, "attrs": attrs or {}})
+            attrs = attrs or {}
+            key = span_key(start, end, label, attrs)
+            version.append({"start": start, "end": end, "label": label, "attrs": attrs, "key": key})
     annotators = tuple(
         Annotator(username, status, index % COLOURS, comment)
         for index, (username, (status, comment)) in enumerate(sorted(found.items()))
@@ -358,27 +374,11 @@ def _view(
     selected: int | None,
     last_edit: tuple[str | None, datetime | None] = (None, None),
 ) -> CurationView:
-    by_name = {annotator.username: annotator for annotator in versions.annotators}
     draft = sorted(
-        (replace(span, annotators=tuple(versions.by_key.get(span.key, ()))) for span in spans),
+        (replace(span, annotators=versions.who_has(span.key)) for span in spans),
         key=lambda span: span.start,
     )
-    draft_starts = [span.start for span in draft]
-    candidate_views = []
-    for candidate in curation_merge.candidates(versions.spans, [span.stored() for span in draft], decisions):
-        against = tuple(
-            span
-            for span in _overlapping(draft, draft_starts, candidate.start, candidate.end)
-            if span.key != candidate.key
-        )
-        candidate_views.append(
-            CandidateView(
-                candidate,
-                text[candidate.start : candidate.end],
-                tuple(by_name[name] for name in candidate.annotators),
-                against,
-            )
-        )
+    candidate_views = _candidate_views(text, versions, draft, decisions)
     status = "finished" if finished_at is not None else "draft"
     view = CurationView(
         article_id=article_id,
@@ -396,6 +396,36 @@ def _view(
         last_edited_at=last_edit[1],
     )
     return replace(view, selected=view.span(selected))
+
+
+def _candidate_views(
+    text: str, versions: _Versions, draft: Sequence[DraftSpan], decisions: Mapping[str, str]
+) -> tuple[CandidateView, ...]:
+    """Return the candidates as the list shows them; ``draft`` is sorted by start."""
+    by_name = {annotator.username: annotator for annotator in versions.annotators}
+    draft_starts = [span.start for span in draft]
+    views = []
+    for c in versions.comparison.candidates([span.stored() for span in draft], decisions):
+        against = tuple(
+            span for span in _overlapping(draft, draft_starts, c.start, c.end) if span.key != c.key
+        )
+        views.append(
+            CandidateView(
+                key=c.key,
+                start=c.start,
+                end=c.end,
+                label=c.label,
+                attrs=c.attrs,
+                kinds=c.kinds,
+                decision=c.decision,
+                in_draft=c.in_draft,
+                settled=c.settled,
+                text=text[c.start : c.end],
+                who=tuple(by_name[name] for name in c.annotators),
+                against=against,
+            )
+        )
+    return tuple(views)
 
 
 def _overlapping(spans: Sequence[DraftSpan], starts: Sequence[int], start: int, end: int) -> list[DraftSpan]:
@@ -435,7 +465,7 @@ def open_curation(
     versions = _read_versions(session, article_id)
     if row.version is None:
         strategy = load_settings(session).merge_strategy
-        merged = curation_merge.merge(versions.spans, strategy)
+        merged = versions.comparison.merge(strategy)
         spans = [
             {
                 "id": number,
@@ -534,6 +564,12 @@ class _Draft:
     removed: list[dict[str, Any]] = field(default_factory=list)
     added: list[dict[str, Any]] = field(default_factory=list)
     decisions_before: dict[str, str | None] = field(default_factory=dict)
+    candidates_before: tuple[CandidateView, ...] = ()
+
+    def __post_init__(self) -> None:
+        ordered = sorted(self.spans, key=lambda span: span.start)
+        ordered = [replace(span, annotators=self.versions.who_has(span.key)) for span in ordered]
+        self.candidates_before = _candidate_views(self.text, self.versions, ordered, self.decisions)
 
     def span(self, span_id: int) -> DraftSpan:
         found = next((span for span in self.spans if span.id == span_id), None)
@@ -691,7 +727,12 @@ def _result(
         selected=selected,
         last_edit=(draft.user.username, utcnow()),
     )
-    return CurationResult(view, message, EVERYTHING, draft.ranges)
+    # Only the entries the edit changed are sent again, unless the list itself changed.
+    before, after = draft.candidates_before, view.candidates
+    keys = None
+    if [c.key for c in before] == [c.key for c in after]:
+        keys = frozenset(new.key for old, new in zip(before, after, strict=True) if old != new)
+    return CurationResult(view, message, EVERYTHING, draft.ranges, keys)
 
 
 def _newest_revision(session: Session, article_id: int) -> int | None:
@@ -826,7 +867,7 @@ def accept_candidate(
         draft.decide(key, ACCEPTED)
         # The other answers there were: they compete with this one for the same characters.
         set_aside = 0
-        for other in curation_merge.proposals(draft.versions.spans):
+        for other in draft.versions.comparison.overlapping(proposal.start, proposal.end):
             if (
                 other.key != key
                 and other.overlaps(proposal.start, proposal.end)

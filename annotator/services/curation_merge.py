@@ -26,6 +26,7 @@ changed overlaps it (their edit settled what goes there).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from bisect import bisect_left
@@ -43,9 +44,19 @@ def span_key(start: int, end: int, label: str, attrs: Mapping[str, Any] | None) 
     """Return a short, stable name for a span: its offsets, label, and a digest of its attributes."""
     key = f"{start}-{end}-{label}"
     if attrs:
-        canonical = json.dumps(dict(attrs), sort_keys=True, separators=(",", ":"))
-        key += "-" + hashlib.blake2s(canonical.encode(), digest_size=5).hexdigest()
+        try:
+            digest = _digest(tuple(sorted(attrs.items())))
+        except TypeError:  # a value that is a list or a dict: not worth caching
+            digest = _digest.__wrapped__(tuple(sorted(attrs.items())))
+        key += "-" + digest
     return key
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest(items: tuple[tuple[str, Any], ...]) -> str:
+    # Few attribute sets recur across a corpus (counts, outcomes, groups): cached, not re-hashed per span.
+    canonical = json.dumps(dict(items), sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2s(canonical.encode(), digest_size=5).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,8 @@ class Candidate:
 
 
 def _key_of(span: Mapping[str, Any]) -> str:
-    return span_key(span["start"], span["end"], span["label"], span.get("attrs"))
+    # Spans read for a comparison carry their key already (see ``Comparison``).
+    return span.get("key") or span_key(span["start"], span["end"], span["label"], span.get("attrs"))
 
 
 def proposals(versions: Mapping[str, Iterable[Mapping[str, Any]]]) -> list[Proposal]:
@@ -114,19 +126,8 @@ def needed(strategy: str, versions: int) -> int:
 
 def merge(versions: Mapping[str, Iterable[Mapping[str, Any]]], strategy: str) -> list[Proposal]:
     """Return the proposals the strategy puts in the draft, in text order; they never overlap."""
-    versions = {name: list(spans) for name, spans in versions.items()}
-    if not versions:
-        return []
-    threshold = needed(strategy, len(versions))
-    merged: list[Proposal] = []
-    for proposal in proposals(versions):
-        if len(proposal.annotators) < threshold:
-            continue
-        # Versions read from elsewhere (an import) might overlap; the first span keeps its place.
-        if merged and merged[-1].end > proposal.start:
-            continue
-        merged.append(proposal)
-    return merged
+    needed(strategy, 1)  # an unknown strategy is refused even without versions
+    return Comparison(versions).merge(strategy)
 
 
 def _overlapping(spans: Sequence[Mapping[str, Any]], starts: Sequence[int], start: int, end: int):
@@ -174,26 +175,67 @@ def _kinds(proposal: Proposal, indexed) -> tuple[str, ...]:
     return tuple(kind for kind in KINDS if kind in found)
 
 
+class Comparison:
+    """The versions of one article compared once: their proposals, and how each differs from the rest.
+
+    Neither depends on the draft, so one comparison answers the merge and
+    every question about candidates in a request.
+    """
+
+    def __init__(self, versions: Mapping[str, Iterable[Mapping[str, Any]]]) -> None:
+        self.versions = {name: list(spans) for name, spans in versions.items()}
+        self.proposals = proposals(self.versions)
+        self.by_key = {proposal.key: proposal for proposal in self.proposals}
+        indexed = _by_start(self.versions)
+        self.kinds = {proposal.key: _kinds(proposal, indexed) for proposal in self.proposals}
+        self._starts = [proposal.start for proposal in self.proposals]
+        self._longest = max((p.end - p.start for p in self.proposals), default=0)
+
+    def merge(self, strategy: str) -> list[Proposal]:
+        """Return the proposals the strategy puts in the draft, in text order; they never overlap."""
+        if not self.versions:
+            return []
+        threshold = needed(strategy, len(self.versions))
+        merged: list[Proposal] = []
+        for proposal in self.proposals:
+            if len(proposal.annotators) < threshold:
+                continue
+            # Versions read from elsewhere (an import) might overlap; the first span keeps its place.
+            if merged and merged[-1].end > proposal.start:
+                continue
+            merged.append(proposal)
+        return merged
+
+    def overlapping(self, start: int, end: int) -> list[Proposal]:
+        """Return the proposals that overlap [start, end) (proposals may overlap each other)."""
+        first = bisect_left(self._starts, start - self._longest)
+        last = bisect_left(self._starts, end)
+        return [p for p in self.proposals[first:last] if p.end > start]
+
+    def candidates(self, draft: Iterable[Mapping[str, Any]], decisions: Mapping[str, str]) -> list[Candidate]:
+        """Return every proposal that is not in the draft, or that the reviewer answered, in text order.
+
+        A draft span with a true ``changed`` settles the proposals it overlaps.
+        """
+        draft = list(draft)
+        in_draft = {_key_of(span) for span in draft}
+        edited = sorted((span for span in draft if span.get("changed")), key=lambda span: span["start"])
+        edited_starts = [span["start"] for span in edited]
+        result = []
+        for proposal in self.proposals:
+            decision = decisions.get(proposal.key)
+            present = proposal.key in in_draft
+            if present and decision is None:
+                continue  # agreed, or put there by the merge: not a question for the reviewer
+            settled = bool(_overlapping(edited, edited_starts, proposal.start, proposal.end))
+            result.append(Candidate(proposal, self.kinds[proposal.key], decision, present, settled))
+        return result
+
+
 def candidates(
     versions: Mapping[str, Sequence[Mapping[str, Any]]],
     draft: Iterable[Mapping[str, Any]],
     decisions: Mapping[str, str],
 ) -> list[Candidate]:
-    """Return every proposal that is not in the draft, or that the reviewer answered, in text order.
-
-    A draft span with a true ``changed`` settles the proposals it overlaps.
-    """
-    draft = list(draft)
-    in_draft = {_key_of(span) for span in draft}
-    edited = sorted((span for span in draft if span.get("changed")), key=lambda span: span["start"])
-    edited_starts = [span["start"] for span in edited]
-    indexed = _by_start(versions)
-    result = []
-    for proposal in proposals(versions):
-        decision = decisions.get(proposal.key)
-        present = proposal.key in in_draft
-        if present and decision is None:
-            continue  # agreed, or put there by the merge: not a question for the reviewer
-        settled = bool(_overlapping(edited, edited_starts, proposal.start, proposal.end))
-        result.append(Candidate(proposal, _kinds(proposal, indexed), decision, present, settled))
-    return result
+    """Return every proposal that is not in the draft, or that the reviewer answered (see ``Comparison``)."""
+    return Comparison(versions).candidates(draft, decisions)

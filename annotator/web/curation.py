@@ -42,6 +42,7 @@ def _fragments(result: curation.CurationResult, kind: str, *, confirm_finish: in
         message_kind=kind,
         changed=result.changed,
         ranges=result.ranges,
+        candidate_keys=result.candidate_keys,
         confirm_finish=confirm_finish,
     )
 

@@ -120,8 +120,14 @@ def test_accepting_a_candidate_replaces_what_it_overlaps_and_sets_competitors_as
     spans, curation = draft_of(db_session, conflicted)
     assert (*at("KABUL"), "LOCATION") in spans and curation.version == 1
     assert curation.decisions == {key("KABUL", "LOCATION"): "accepted", key("KABUL", "ACTOR"): "rejected"}
-    assert set(open_keys(html)) == {key("Helmand province", "LOCATION"), key("Helmand", "LOCATION")}
+    # Only the two entries the accept changed are sent again, each swapped in by its id.
+    assert sorted(re.findall(r'<li id="cand-([^"]+)"[^>]*hx-swap-oob="true"', html)) == sorted(
+        [key("KABUL", "LOCATION"), key("KABUL", "ACTOR")]
+    )
+    assert open_keys(html) == [] and find(html, "id", "candidates") is None
     assert find(html, "id", "open-candidates").attrs["data-open"] == "2"
+    page = reviewer.get(f"/curate/{conflicted.id}").get_data(as_text=True)
+    assert set(open_keys(page)) == {key("Helmand province", "LOCATION"), key("Helmand", "LOCATION")}
 
     # Accepting the other boundary replaces nothing in the draft but sets its rival aside.
     hx_post(reviewer, f"/curate/{conflicted.id}/candidates", version=1, accept=key("Helmand", "LOCATION"))
@@ -141,6 +147,20 @@ def test_rejecting_leaves_the_draft_alone_and_closes_the_candidate(reviewer, db_
     spans, curation = draft_of(db_session, conflicted)
     assert len(spans) == 2 and curation.decisions == {key("KABUL", "ACTOR"): "rejected"}
     assert key("KABUL", "ACTOR") not in open_keys(html)
+    assert f'id="cand-{key("KABUL", "ACTOR")}"' in html
+
+
+def test_deleting_a_merged_span_sends_the_whole_list_as_its_span_becomes_a_candidate(
+    reviewer, db_session, conflicted
+):
+    reviewer.get(f"/curate/{conflicted.id}")
+    _, curation = draft_of(db_session, conflicted)
+    taliban = next(s["id"] for s in curation.spans if s["label"] == "ACTOR")
+    html = hx_post(reviewer, f"/curate/{conflicted.id}/delete", version=0, span=taliban).get_data(
+        as_text=True
+    )
+    assert find(html, "id", "candidates") is not None
+    assert key("Taliban", "ACTOR") in open_keys(html)
 
 
 def test_a_stale_draft_edit_gets_409_and_the_draft_as_it_is(reviewer, db_session, conflicted):
