@@ -87,10 +87,10 @@ REVIEWER = "rev"
 AGREE = 0.70  # the share of spans every version has exactly
 CORPUS_SPANS = 40
 
-OPEN_CANDIDATE = re.compile(
-    r'<li class="candidate[^"]*" data-key="([^"]+)" data-start="\d+" data-end="\d+" data-open>'
-)
-CANDIDATE = re.compile(r'<li class="candidate[ "]')
+OPEN_CANDIDATE = re.compile(r'<li [^>]*class="candidate[^"]*" data-key="([^"]+)"[^>]*\sdata-open[\s>]')
+# Every candidate entry, with whether it is open: an edit's answer carries only the entries it changed.
+ENTRY = re.compile(r'<li [^>]*class="candidate[^"]*" data-key="([^"]+)"([^>]*)>')
+CANDIDATE = re.compile(r'<li [^>]*class="candidate[ "]')
 VERSION = re.compile(r'<section id="status"[^>]*data-version="(\d+)"')
 DRAFT_SPANS = re.compile(r"(\d+) spans? in the draft")
 
@@ -494,16 +494,18 @@ def bench_long(curator: Curator, ids: list[int], repeat: int) -> tuple[Figures, 
     if copies:  # accepts one after another, on a copy's draft, until none is open
         path = f"/curate/{copies[0]}"
         html = curator.get(None, path)
+        still_open = open_keys(html)
         for _ in range(repeat):
-            keys = open_keys(html)
-            if not keys:
+            if not still_open:
                 break
             html = curator.post(
                 "accept, one after another (on a copy)",
                 f"{path}/candidates",
                 version=version_of(html),
-                accept=keys[0],
+                accept=still_open[0],
             )
+            closed = {key for key, rest in ENTRY.findall(html) if "data-open" not in rest}
+            still_open = [key for key in still_open if key not in closed]
     return figures, about
 
 
@@ -526,7 +528,8 @@ def bench_corpus(curator: Curator, ids: list[int], external: dict[int, str]) -> 
         html = curator.post(
             "accept (htmx)", f"{path}/candidates", version=version, accept=keys[len(keys) // 2]
         )
-        keys = open_keys(html)
+        closed = {key for key, rest in ENTRY.findall(html) if "data-open" not in rest}
+        keys = [key for key in keys if key not in closed]
         if keys:
             curator.post("reject (htmx)", f"{path}/candidates", version=version_of(html), reject=keys[0])
             curator.post("undo (of the reject)", f"{path}/undo", version=version + 2)

@@ -22,12 +22,13 @@ draft from the gold as it then is; the revisions keep every earlier gold.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import Text, bindparam, cast, delete, exists, func, insert, select, update
 from sqlmodel import Session
 
 from annotator.errors import (
@@ -306,7 +307,16 @@ def _versions_statement():
     """Select every span of the article's accepted and flagged versions, with their annotators (one query)."""
     state, user, span = _STATES.c, _USERS.c, _SPANS.c
     return (
-        select(user.username, state.status, state.comment, span.start, span.end, span.label, span.attrs)
+        # The attributes as text: few distinct ones recur, and each is parsed once (see _read_versions).
+        select(
+            user.username,
+            state.status,
+            state.comment,
+            span.start,
+            span.end,
+            span.label,
+            cast(span.attrs, Text),
+        )
         .select_from(
             _STATES.join(_USERS, user.id == state.user_id).outerjoin(
                 _SPANS,
@@ -341,13 +351,16 @@ class _Versions:
 def _read_versions(session: Session, article_id: int) -> _Versions:
     spans: dict[str, list[dict[str, Any]]] = {}
     found: dict[str, tuple[str, str | None]] = {}
-    for username, status, comment, start, end, label, attrs in session.execute(
+    parsed: dict[str | None, dict[str, Any]] = {None: {}}
+    for username, status, comment, start, end, label, raw in session.execute(
         _versions_statement(), {"article_id": article_id}
-    ):
+    ).all():
         version = spans.setdefault(username, [])
         found[username] = (status, comment)
         if start is not None:
-            attrs = attrs or {}
+            attrs = parsed.get(raw)
+            if attrs is None:
+                attrs = parsed[raw] = json.loads(raw) or {}
             key = span_key(start, end, label, attrs)
             version.append({"start": start, "end": end, "label": label, "attrs": attrs, "key": key})
     annotators = tuple(
@@ -564,12 +577,29 @@ class _Draft:
     removed: list[dict[str, Any]] = field(default_factory=list)
     added: list[dict[str, Any]] = field(default_factory=list)
     decisions_before: dict[str, str | None] = field(default_factory=dict)
-    candidates_before: tuple[CandidateView, ...] = ()
 
-    def __post_init__(self) -> None:
-        ordered = sorted(self.spans, key=lambda span: span.start)
-        ordered = [replace(span, annotators=self.versions.who_has(span.key)) for span in ordered]
-        self.candidates_before = _candidate_views(self.text, self.versions, ordered, self.decisions)
+    def changed_entries(self, listed: Iterable[str]) -> frozenset[str] | None:
+        """Return the candidates whose entry this edit may have changed, or None when one came or went.
+
+        Only candidates whose answer the edit changed, or that overlap the
+        draft spans it removed or added, can look different: whether they
+        are in the draft, settled, or what they would replace.
+        """
+        comparison = self.versions.comparison
+        affected = {key for key in self.decisions_before if key in comparison.by_key}
+        for start, end in self.ranges:
+            affected.update(proposal.key for proposal in comparison.overlapping(start, end))
+        listed = set(listed)
+        in_draft = {span.key for span in self.spans}
+        added = {span_key(s["start"], s["end"], s["label"], s["attrs"]) for s in self.added}
+        removed = {span_key(s["start"], s["end"], s["label"], s["attrs"]) for s in self.removed}
+        in_draft_before = (in_draft - added) | removed
+        for key in affected:
+            decision_before = self.decisions_before.get(key, self.decisions.get(key))
+            listed_before = not (key in in_draft_before and decision_before is None)
+            if listed_before != (key in listed):
+                return None
+        return frozenset(affected & listed)
 
     def span(self, span_id: int) -> DraftSpan:
         found = next((span for span in self.spans if span.id == span_id), None)
@@ -728,10 +758,7 @@ def _result(
         last_edit=(draft.user.username, utcnow()),
     )
     # Only the entries the edit changed are sent again, unless the list itself changed.
-    before, after = draft.candidates_before, view.candidates
-    keys = None
-    if [c.key for c in before] == [c.key for c in after]:
-        keys = frozenset(new.key for old, new in zip(before, after, strict=True) if old != new)
+    keys = draft.changed_entries(candidate.key for candidate in view.candidates)
     return CurationResult(view, message, EVERYTHING, draft.ranges, keys)
 
 

@@ -344,3 +344,48 @@ def test_the_article_page_links_reviewers_to_the_curation_and_annotators_not(
     assert f'href="/curate/{conflicted.id}"' in client.get("/articles/helmand%2F1").get_data(as_text=True)
     auth.login("ann")
     assert "/curate/" not in client.get("/articles/helmand%2F1").get_data(as_text=True)
+
+
+ENTRY = re.compile(r'<li id="cand-([^"]+)".*?</li>', re.S)
+
+
+def entries(html):
+    """Return each candidate entry's markup by key, as the page shows it (without the out-of-band mark)."""
+    return {m.group(1): m.group(0).replace(' hx-swap-oob="true"', "") for m in ENTRY.finditer(html)}
+
+
+def test_an_edit_that_sends_only_some_entries_leaves_the_list_as_a_fresh_page_shows_it(
+    reviewer, db_session, conflicted
+):
+    url = f"/curate/{conflicted.id}"
+    shown = entries(reviewer.get(url).get_data(as_text=True))
+    _, curation = draft_of(db_session, conflicted)
+    taliban = next(s["id"] for s in curation.spans if s["label"] == "ACTOR")
+    monday = at("Monday")
+    edits = [
+        ("candidates", {"accept": key("Helmand", "LOCATION")}),
+        ("candidates", {"accept": key("Helmand province", "LOCATION")}),
+        ("resize", {"span": taliban, "move": "grow-end"}),
+        ("candidates", {"reject": key("KABUL", "ACTOR")}),
+        ("spans", {"start": monday[0], "end": monday[1], "label": "LOCATION"}),
+        ("undo", {}),
+        ("undo", {}),
+        ("candidates", {"accept": key("KABUL", "ACTOR")}),
+        ("undo", {}),
+        ("undo", {}),
+    ]
+    partial = 0
+    for seen, (path, form) in enumerate(edits):
+        html = hx_post(reviewer, f"{url}/{path}", version=seen, **form).get_data(as_text=True)
+        assert version_of(html) == seen + 1, (path, form)
+        if find(html, "id", "candidates") is not None:
+            shown = entries(html)
+        else:
+            partial += 1
+            shown.update(entries(html))
+        fresh = entries(reviewer.get(url).get_data(as_text=True))
+        fresh_version = str(seen + 1)
+        assert {k: v.replace(f'value="{fresh_version}"', "") for k, v in shown.items()} == {
+            k: v.replace(f'value="{fresh_version}"', "") for k, v in fresh.items()
+        }, (path, form)
+    assert partial >= 5
