@@ -41,6 +41,7 @@ def test_two_annotators_then_a_reviewer_sees_their_agreement(browser, live_serve
             _log_in(page, username, password)
             page.get_by_role("button", name="Start annotating").click()  # Next: claims the article
             expect(page).to_have_url(re.compile(rf"/articles/{ARTICLE_ID}$"))
+            page.wait_for_load_state()  # the keys below need app.js, which runs once the page has loaded
             if drop:
                 mark(page, drop).click()
                 expect(page.locator("#span-panel")).to_contain_text(drop)
