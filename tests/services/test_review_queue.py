@@ -15,7 +15,7 @@ from annotator.services.settings import set_setting
 from tests.factories import make_article, make_span, make_user
 
 TEXT = "Taliban fighters killed nine soldiers in Helmand province on Sunday, officials said."
-TALIBAN, SOLDIERS, HELMAND, OFFICIALS = (0, 7), (24, 37), (41, 57), (70, 79)
+TALIBAN, SOLDIERS, HELMAND, OFFICIALS = (0, 7), (24, 37), (41, 57), (69, 78)
 NINE = {"count": 9, "qualifier": "exact", "outcome": "killed", "group": "security"}
 
 
