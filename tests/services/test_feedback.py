@@ -8,7 +8,8 @@ from annotator.errors import Forbidden, NotFound
 from annotator.services import feedback
 from annotator.services.settings import load_settings, set_setting
 from tests.factories import make_article, make_span, make_user
-from tests.services.test_review_queue import HELMAND, OFFICIALS, TALIBAN, TEXT, version
+from tests.factories import make_version as version
+from tests.services.test_review_queue import HELMAND, OFFICIALS, TALIBAN, TEXT
 
 
 @pytest.fixture

@@ -9,25 +9,14 @@ from sqlalchemy import delete
 from sqlmodel import select
 
 from annotator.models import AnnotationState, Curation, VersionCount, utcnow
-from annotator.services import edits, flags, review_queue, workspace
+from annotator.services import flags, review_queue
 from annotator.services.review_queue import Filters, QueueState
 from annotator.services.settings import set_setting
 from tests.factories import make_article, make_span, make_user
+from tests.factories import make_version as version
 
 TEXT = "Taliban fighters killed nine soldiers in Helmand province on Sunday, officials said."
 TALIBAN, SOLDIERS, HELMAND, OFFICIALS = (0, 7), (24, 37), (41, 57), (69, 78)
-NINE = {"count": 9, "qualifier": "exact", "outcome": "killed", "group": "security"}
-
-
-def version(session, article, user, spans, *, status="accepted", comment=None):
-    """Give ``user`` a version of the article holding ``spans`` ((start, end), label), then accept or flag it."""
-    workspace.open_article(session, article.external_id, user)
-    for (start, end), label in spans:
-        attrs = NINE if label == "CASUALTY" else None
-        make_span(
-            session, article, start=start, end=end, label=label, origin="annotator", owner=user, attrs=attrs
-        )
-    edits.set_status(session, article.id, user, version=0, status=status, comment=comment)
 
 
 @pytest.fixture
