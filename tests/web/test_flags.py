@@ -73,6 +73,7 @@ def test_send_back_returns_the_article_to_its_annotator(app, db_session, article
     note = re.search(r'<aside class="reviewer-note" id="reviewer-note".*?</aside>', page, re.S).group(0)
     assert "Note from rev" in note and "Helmand is a province: mark it whole." in note
     assert 'data-editable="true"' in page
+    assert "reviewer's note" in ann.get("/articles/").get_data(as_text=True)
 
 
 def test_answer_a_flag_from_the_flagged_list(app, db_session, article, rev):
