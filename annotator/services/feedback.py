@@ -42,6 +42,9 @@ class Difference:
     span: FeedbackSpan
     before: str
     after: str
+    # Whether the text goes on beyond the stretch shown, before it and after it.
+    more_before: bool = False
+    more_after: bool = False
 
 
 @dataclass
@@ -151,7 +154,11 @@ def compare(article: Article, annotator: str, rows) -> Feedback:
 
     def around(span: FeedbackSpan) -> Difference:
         return Difference(
-            span, text[max(0, span.start - CONTEXT) : span.start], text[span.end : span.end + CONTEXT]
+            span,
+            text[max(0, span.start - CONTEXT) : span.start],
+            text[span.end : span.end + CONTEXT],
+            more_before=span.start > CONTEXT,
+            more_after=span.end + CONTEXT < len(text),
         )
 
     gold = [(s, e, label, attrs) for s, e, label, attrs, origin in rows if origin == Origin.GOLD.value]

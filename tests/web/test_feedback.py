@@ -35,7 +35,7 @@ def article(db_session):
 
 def test_an_annotator_sees_where_their_own_version_differs(app, db_session, article):
     page = _as(app, db_session, "ann").get(f"/feedback/{article.id}").get_data(as_text=True)
-    assert "1</strong> span match gold exactly" in page
+    assert "1</strong> span matches gold exactly" in page
     yours = re.search(r'<ul class="differences" id="only-yours">(.*?)</ul>', page, re.S).group(1)
     assert "“Helmand province”" in yours and "gold has instead" in yours and "“Helmand”" in yours
     gold = re.search(r'<ul class="differences" id="only-gold">(.*?)</ul>', page, re.S).group(1)
