@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from annotator.db import get_session
+from annotator.models import Status
 from annotator.services import articles, assignment, feedback, flags, workspace
 from annotator.web import project_settings
 from annotator.web.params import MAX_DB_INT, bounded_int
@@ -67,6 +68,6 @@ def show_article(external_id: str):
         note=flags.note_for(get_session(), ws.article_id, ws.annotator),
         # Feedback against gold: annotators on their own version; reviewers on the version they read.
         feedback_available=ws.state is not None
-        and ws.state.status == "accepted"
+        and ws.state.status == Status.ACCEPTED.value
         and feedback.available(get_session(), ws.article_id, g.user, project_settings(), owner=ws.annotator),
     )
