@@ -5,7 +5,9 @@ labels so that agreement varies, and its stored counts (services/version_counts)
 all in a fresh SQLite database (or the empty database ``--url`` names). Then
 it times the first and second page of the queue (lowest agreement first),
 with each filter, the next article for a reviewer and the top bar's count,
-and prints the milliseconds of each.
+and prints the milliseconds of each. On the development machine, at 10,000
+articles: about 0.35 s a page on SQLite and 0.3 s on PostgreSQL (freshly
+loaded, before any ANALYZE); the top bar's count 30 to 90 ms.
 
     PYTHONPATH=. .venv/bin/python bench/review_queue.py [--n 10000] [--url URL]
 """
