@@ -18,7 +18,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Float, and_, bindparam, case, cast, exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Float,
+    Numeric,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlmodel import Session
 
 from annotator.models import (
@@ -298,14 +311,11 @@ def _ordered(filters: Filters):
         stacked.c.pair,
     )
     pairs, accepted = func.sum(pair), func.max(accepted)
+    # Rounded: a float sum depends on the order of its terms, which a database does not fix, and a
+    # page's cursor compares the key for equality with the one the page before ended on.
+    mean = cast(func.round(cast(cast(func.sum(f1), Float) / cast(pairs, Float), Numeric), 6), Float)
     # Every pair counted, or the figure would leave someone out.
-    agreement = case(
-        (
-            and_(accepted >= 2, 2 * pairs == accepted * (accepted - 1)),
-            cast(func.sum(f1), Float) / cast(pairs, Float),
-        ),
-        else_=None,
-    )
+    agreement = case((and_(accepted >= 2, 2 * pairs == accepted * (accepted - 1)), mean), else_=None)
     ranked = (
         select(article_id.label("id"), agreement.label("agreement"))
         .group_by(article_id)
