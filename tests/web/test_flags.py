@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.factories import make_article
 from tests.web.conftest import TEST_CSRF, AuthActions
 from tests.web.review_helpers import HTMX, at, make_review_article, state
 
@@ -49,7 +50,16 @@ def test_annotators_may_not_answer_or_send_back(app, db_session, article, ann, a
     assert state(db_session, article, "ann").reviewer_note is None
 
 
-def test_send_back_returns_the_article_to_its_annotator(app, db_session, article, ann, rev):
+@pytest.fixture
+def earlier(db_session):
+    """An article stored before the review article, so that it comes first in article order."""
+    return make_article(db_session, external_id="earlier", text="Gunmen killed two people in Kabul.")
+
+
+def test_send_back_returns_the_article_to_its_annotator(app, db_session, earlier, article, ann, rev):
+    # Ann holds an article that comes first in article order, unassigned.
+    assert _post(ann, "/articles/next").headers["Location"] == "/articles/earlier"
+    assert earlier.id < article.id
     response = _post(
         rev, f"/flags/{article.id}/send-back", annotator="ann", note="Helmand is a province: mark it whole."
     )
@@ -66,7 +76,7 @@ def test_send_back_returns_the_article_to_its_annotator(app, db_session, article
         headers=HTMX,
     )
     assert stale.status_code == 409
-    # Next gives it back to her, and the page shows the note.
+    # Next gives it back to her before the article she holds (it is assigned), and shows the note.
     response = _post(ann, "/articles/next")
     assert response.headers["Location"] == "/articles/helmand%2F1"
     page = ann.get("/articles/helmand%2F1").get_data(as_text=True)
