@@ -62,12 +62,16 @@ def show_article(external_id: str):
         selected=request.args.get("span", type=bounded_int),
         settings=project_settings(),
     )
-    return render_template(
-        "annotate/article.html",
-        ws=ws,
-        note=flags.note_for(get_session(), ws.article_id, ws.annotator),
+    return render_template("annotate/article.html", ws=ws, **article_extras(ws))
+
+
+def article_extras(ws: workspace.Workspace) -> dict:
+    """Return what the article page shows besides the workspace: the reviewer's note, the feedback link."""
+    session = get_session()
+    return {
+        "note": flags.note_for(session, ws.article_id, ws.annotator),
         # Feedback against gold: annotators on their own version; reviewers on the version they read.
-        feedback_available=ws.state is not None
+        "feedback_available": ws.state is not None
         and ws.state.status == Status.ACCEPTED.value
-        and feedback.available(get_session(), ws.article_id, g.user, project_settings(), owner=ws.annotator),
-    )
+        and feedback.available(session, ws.article_id, g.user, project_settings(), owner=ws.annotator),
+    }
