@@ -50,14 +50,14 @@ def show():
     session = get_session()
     filters = _filters()
     flag_page = article_page = None
-    page = 1
+    page, after = 1, _cursor()
     if filters.state == review_queue.QueueState.FLAGGED:
         page = max(request.args.get("page", 1, type=bounded_int), 1)
         if page > MAX_DB_INT // review_queue.PAGE_SIZE:
             abort(404, description=f"There is no page {page}.")
         flag_page = review_queue.flags(session, filters, page=page)
     else:
-        article_page = review_queue.articles(session, filters, after=_cursor())
+        article_page = review_queue.articles(session, filters, after=after)
     return render_template(
         "queue/page.html",
         filters=filters,
@@ -66,7 +66,7 @@ def show():
         articles=article_page,
         flags=flag_page,
         page=page,
-        first_page=_cursor() is None,
+        first_page=after is None,
     )
 
 

@@ -147,3 +147,20 @@ def test_a_page_is_a_fixed_number_of_queries_however_many_articles(app, db_sessi
         make_version(db_session, article, ann, [(TALIBAN, "ACTOR")])
         make_version(db_session, article, bob, [(HELMAND, "LOCATION")])
     assert queries() == before
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("?after_key=inf&after_id=1", 400),
+        ("?after_key=0.5&after_id=99999999999999999999", 400),
+        ("?after_key=x&after_id=1", 200),
+    ],
+)
+def test_a_broken_page_link_is_a_clear_answer_never_a_crash(app, db_session, world, query, status):
+    assert _as(app, db_session, "rev", "reviewer").get("/queue/" + query).status_code == status
+
+
+def test_a_cursor_continues_after_the_article_it_names(app, db_session, world):
+    page = _as(app, db_session, "rev", "reviewer").get(f"/queue/?after_key=0.0&after_id={world['low'].id}")
+    assert _listed(page.get_data(as_text=True)) == ["mid", "high"]
