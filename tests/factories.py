@@ -85,3 +85,28 @@ def _snapshot_gold(session: Session, article: Article) -> None:
         )
     )
     session.commit()
+
+
+# Complete CASUALTY attributes, so that a version holding such a span can be accepted.
+COMPLETE_CASUALTY = {"count": 9, "qualifier": "exact", "outcome": "killed", "group": "security"}
+
+
+def make_version(
+    session: Session,
+    article: Article,
+    user: User,
+    spans: list[tuple[tuple[int, int], str]],
+    *,
+    status: str = "accepted",
+    comment: str | None = None,
+) -> None:
+    """Give an annotator a version of the article holding ``spans`` (((start, end), label)), then accept or flag it."""
+    from annotator.services import edits, workspace
+
+    workspace.open_article(session, article.external_id, user)
+    for (start, end), label in spans:
+        attrs = COMPLETE_CASUALTY if label == "CASUALTY" else None
+        make_span(
+            session, article, start=start, end=end, label=label, origin="annotator", owner=user, attrs=attrs
+        )
+    edits.set_status(session, article.id, user, version=0, status=status, comment=comment)

@@ -22,6 +22,8 @@ class ArticleRow:
     accepted: int = 0
     holders: int = 0
     required: int = 1
+    # A reviewer left a note on this user's version (an answer to a flag, or why it was sent back).
+    has_note: bool = False
 
     @property
     def complete(self) -> bool:
@@ -48,6 +50,7 @@ def list_articles(
             accepted,
             holders_of(Article.id),
             required_of(Article.id),
+            AnnotationState.reviewer_note_at.is_not(None),
         )
         .outerjoin(
             AnnotationState,
@@ -59,8 +62,10 @@ def list_articles(
     )
     rows = session.execute(statement, claim_params(settings))
     return [
-        ArticleRow(external_id, preview, length, status or Status.TODO.value, done, holding, required)
-        for external_id, preview, length, status, done, holding, required in rows
+        ArticleRow(
+            external_id, preview, length, status or Status.TODO.value, done, holding, required, bool(noted)
+        )
+        for external_id, preview, length, status, done, holding, required, noted in rows
     ]
 
 

@@ -106,6 +106,7 @@ def _load_user_and_guard() -> object | None:
     # g outlives a request when an app context is already pushed (pytest-flask does).
     g.pop("progress", None)
     g.pop("project_settings", None)
+    g.pop("review_counts", None)
     if request.endpoint in USERLESS_ENDPOINTS:
         g.user = None
         return None
@@ -153,6 +154,15 @@ def progress():
     return g.progress
 
 
+def review_counts():
+    """Return how many articles wait for adjudication and flags for an answer (one query), once per request."""
+    from annotator.services.review_queue import counts
+
+    if "review_counts" not in g:
+        g.review_counts = counts(get_session())
+    return g.review_counts
+
+
 def exact_text(text: str) -> Markup:
     """Escape text for HTML so that the browser's text content is exactly ``text``.
 
@@ -164,7 +174,19 @@ def exact_text(text: str) -> Markup:
 
 def init_app(app: Flask) -> None:
     """Register the blueprints, the login guard, CSRF checks, headers and error pages."""
-    from annotator.web import accuracy, annotate, auth, curation, gold, guidelines, review, team
+    from annotator.web import (
+        accuracy,
+        annotate,
+        auth,
+        curation,
+        feedback,
+        flags,
+        gold,
+        guidelines,
+        queue,
+        review,
+        team,
+    )
 
     # Ids too large for the database are no article's: 404, not an overflow deep inside.
     app.url_map.converters["int"] = BoundedIntConverter
@@ -181,6 +203,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(accuracy.bp)
     app.register_blueprint(team.bp)
     app.register_blueprint(curation.bp)
+    app.register_blueprint(queue.bp)
+    app.register_blueprint(flags.bp)
+    app.register_blueprint(feedback.bp)
     app.add_template_filter(exact_text, "exact")
     app.add_template_filter(indefinite, "indefinite")
 
@@ -190,6 +215,7 @@ def init_app(app: Flask) -> None:
             "csrf_token": csrf_token,
             "is_htmx": is_htmx,
             "progress": progress,
+            "review_counts": review_counts,
             "LABELS": LABELS,
             "CASUALTY_ATTRIBUTES": CASUALTY_ATTRIBUTES,
         }

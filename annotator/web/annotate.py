@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from annotator.db import get_session
-from annotator.services import articles, assignment, workspace
+from annotator.models import Status
+from annotator.services import articles, assignment, feedback, flags, workspace
 from annotator.web import project_settings
 from annotator.web.params import MAX_DB_INT, bounded_int
 
@@ -61,4 +62,16 @@ def show_article(external_id: str):
         selected=request.args.get("span", type=bounded_int),
         settings=project_settings(),
     )
-    return render_template("annotate/article.html", ws=ws)
+    return render_template("annotate/article.html", ws=ws, **article_extras(ws))
+
+
+def article_extras(ws: workspace.Workspace) -> dict:
+    """Return what the article page shows besides the workspace: the reviewer's note, the feedback link."""
+    session = get_session()
+    return {
+        "note": flags.note_for(session, ws.article_id, ws.annotator),
+        # Feedback against gold: annotators on their own version; reviewers on the version they read.
+        "feedback_available": ws.state is not None
+        and ws.state.status == Status.ACCEPTED.value
+        and feedback.available(session, ws.article_id, g.user, project_settings(), owner=ws.annotator),
+    }

@@ -16,6 +16,7 @@ from annotator.errors import InvalidEdit, InvalidSpan, SpanOverlap, StaleVersion
 from annotator.services import edits, workspace
 from annotator.services.assignment import FullyStaffed
 from annotator.web import answers_503_when_the_database_fails, is_htmx, project_settings, render_error
+from annotator.web.annotate import article_extras
 from annotator.web.params import bounded_int, fitting_int, form_number, form_span_id, form_version
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -79,7 +80,7 @@ def _refused(error):
         # The article went to other annotators: reload, so the page shows it read-only with its note.
         return html, status, ({"HX-Refresh": "true"} if isinstance(error, FullyStaffed) else {})
     flash(str(error), "error")
-    return render_template("annotate/article.html", ws=ws), status
+    return render_template("annotate/article.html", ws=ws, **article_extras(ws)), status
 
 
 @bp.post("/<int:article_id>/spans")

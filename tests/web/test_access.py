@@ -87,6 +87,13 @@ ROUTES = {
     ("curation.undo", "POST"): ("/curate/{id}/undo", {"version": 0}, REVIEWERS),
     ("curation.finish", "POST"): ("/curate/{id}/finish", {"version": 0, "confirm": "1"}, REVIEWERS),
     ("curation.reopen", "POST"): ("/curate/{id}/reopen", {"version": 0}, REVIEWERS),
+    ("queue.show", "GET"): ("/queue/", None, REVIEWERS),
+    ("queue.next_article", "GET"): ("/queue/next", None, REVIEWERS),
+    ("flags.answer", "POST"): ("/flags/{id}/answer", {"annotator": "{other}", "note": "n"}, REVIEWERS),
+    ("flags.send_back", "POST"): ("/flags/{id}/send-back", {"annotator": "{other}", "note": "n"}, REVIEWERS),
+    # The world's article has gold and "other" accepted it; the setting is off, so annotators
+    # get 403 here, and reviewers read other's version.
+    ("feedback.show", "GET"): ("/feedback/{id}?annotator={other}", None, REVIEWERS),
     ("gold.history", "GET"): ("/gold/{id}/history", None, REVIEWERS),
     ("gold.confirm_restore", "GET"): ("/gold/{id}/restore?revision=1", None, REVIEWERS),
     ("gold.restore", "POST"): (
