@@ -132,6 +132,11 @@ def test_a_reviewer_adjudicates_with_the_keyboard_and_the_export_holds_their_gol
 
     page.keyboard.press("Shift+Enter")
     expect(page.locator("#status")).to_contain_text("Saved as gold (revision 1) by rev")
+    page.wait_for_load_state()
+    # n: the next article to adjudicate; there is none, so the queue says so.
+    page.keyboard.press("n")
+    expect(page).to_have_url(re.compile(r"/queue/$"))
+    expect(page.locator(".flash")).to_contain_text("Nothing waits for adjudication")
 
     with Session(conflicted.engine) as session:
         export(session, "gold", tmp_path / "gold.jsonl")
