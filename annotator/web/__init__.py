@@ -106,7 +106,6 @@ def _load_user_and_guard() -> object | None:
     # g outlives a request when an app context is already pushed (pytest-flask does).
     g.pop("progress", None)
     g.pop("project_settings", None)
-    g.pop("review_counts", None)
     if request.endpoint in USERLESS_ENDPOINTS:
         g.user = None
         return None
@@ -152,15 +151,6 @@ def progress():
     if "progress" not in g:
         g.progress = count_progress(get_session(), g.user.id, project_settings())
     return g.progress
-
-
-def review_counts():
-    """Return how many articles wait for adjudication and flags for an answer (one query), once per request."""
-    from annotator.services.review_queue import counts
-
-    if "review_counts" not in g:
-        g.review_counts = counts(get_session())
-    return g.review_counts
 
 
 def exact_text(text: str) -> Markup:
@@ -215,7 +205,6 @@ def init_app(app: Flask) -> None:
             "csrf_token": csrf_token,
             "is_htmx": is_htmx,
             "progress": progress,
-            "review_counts": review_counts,
             "LABELS": LABELS,
             "CASUALTY_ATTRIBUTES": CASUALTY_ATTRIBUTES,
         }

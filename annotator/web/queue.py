@@ -70,6 +70,12 @@ def show():
     )
 
 
+@bp.get("/counts")
+def counts():
+    """The top bar's counts: articles waiting for adjudication and flags to answer (a fragment)."""
+    return render_template("queue/_counts.html", counts=review_queue.counts(get_session()))
+
+
 @bp.get("/next")
 def next_article():
     """Open the curation view of the first article waiting for adjudication that no other reviewer is drafting."""

@@ -77,6 +77,8 @@ def test_a_reviewer_adjudicates_with_the_keyboard_and_the_export_holds_their_gol
     expect(page).to_have_url(re.compile(r"/articles/$"))
     page.goto(f"/curate/{conflicted.article.id}")
 
+    # The top bar's count arrives after the page: this one article waits.
+    expect(page.locator("#review-queue-count")).to_have_text("1")
     # The draft starts with what both versions have; four candidates are open.
     expect(page.locator("#article-text mark")).to_have_count(2)
     expect(page.locator("#open-candidates")).to_contain_text("4 open candidates")
@@ -133,6 +135,7 @@ def test_a_reviewer_adjudicates_with_the_keyboard_and_the_export_holds_their_gol
     page.keyboard.press("Shift+Enter")
     expect(page.locator("#status")).to_contain_text("Saved as gold (revision 1) by rev")
     page.wait_for_load_state()
+    expect(page.locator("#review-queue-count")).to_have_text("0")
     # n: the next article to adjudicate; there is none, so the queue says so.
     page.keyboard.press("n")
     expect(page).to_have_url(re.compile(r"/queue/$"))

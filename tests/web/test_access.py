@@ -89,6 +89,7 @@ ROUTES = {
     ("curation.reopen", "POST"): ("/curate/{id}/reopen", {"version": 0}, REVIEWERS),
     ("queue.show", "GET"): ("/queue/", None, REVIEWERS),
     ("queue.next_article", "GET"): ("/queue/next", None, REVIEWERS),
+    ("queue.counts", "GET"): ("/queue/counts", None, REVIEWERS),
     ("flags.answer", "POST"): ("/flags/{id}/answer", {"annotator": "{other}", "note": "n"}, REVIEWERS),
     ("flags.send_back", "POST"): ("/flags/{id}/send-back", {"annotator": "{other}", "note": "n"}, REVIEWERS),
     # The world's article has gold and "other" accepted it; the setting is off, so annotators

@@ -53,7 +53,7 @@ def world(db_session):
     return articles
 
 
-@pytest.mark.parametrize("url", ["/queue/", "/queue/?state=flagged", "/queue/next"])
+@pytest.mark.parametrize("url", ["/queue/", "/queue/?state=flagged", "/queue/next", "/queue/counts"])
 def test_annotators_get_403_and_no_link(app, db_session, world, url):
     ann = _as(app, db_session, "ann", "annotator")
     assert ann.get(url).status_code == 403
@@ -61,9 +61,13 @@ def test_annotators_get_403_and_no_link(app, db_session, world, url):
 
 
 def test_the_top_bar_counts_articles_waiting_and_open_flags(app, db_session, world):
-    page = _as(app, db_session, "rev", "reviewer").get("/articles/").get_data(as_text=True)
-    assert re.search(r'id="review-queue-count">3<', page)
-    assert "1 flag<" in page
+    rev = _as(app, db_session, "rev", "reviewer")
+    page = rev.get("/articles/").get_data(as_text=True)
+    # The page asks for its counts once it is there.
+    assert 'hx-get="/queue/counts" hx-trigger="load"' in page
+    counts = rev.get("/queue/counts", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert re.search(r'id="review-queue-count"[^>]*>3<', counts)
+    assert "1 flag<" in counts
 
 
 def test_waiting_articles_lowest_agreement_first(app, db_session, world):
