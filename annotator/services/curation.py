@@ -193,7 +193,7 @@ class CandidateView:
 
     @property
     def open(self) -> bool:
-        return self.decision is None and not self.in_draft and not self.settled
+        return curation_merge.is_open(self.decision, self.in_draft, self.settled)
 
     @property
     def badge(self) -> str | None:

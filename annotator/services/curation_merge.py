@@ -74,6 +74,11 @@ class Proposal:
         return self.start < end and start < self.end
 
 
+def is_open(decision: str | None, in_draft: bool, settled: bool) -> bool:
+    """Return whether a candidate still waits for the reviewer (see the module's docstring)."""
+    return decision is None and not in_draft and not settled
+
+
 @dataclass(frozen=True)
 class Candidate:
     proposal: Proposal
@@ -89,7 +94,7 @@ class Candidate:
 
     @property
     def open(self) -> bool:
-        return self.decision is None and not self.in_draft and not self.settled
+        return is_open(self.decision, self.in_draft, self.settled)
 
     def __getattr__(self, name: str) -> Any:  # key, start, end, label, attrs, annotators
         return getattr(self.proposal, name)
