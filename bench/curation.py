@@ -44,6 +44,7 @@ re-creating its public schema before and after. Only 127.0.0.1 is accepted.
 from __future__ import annotations
 
 import argparse
+import gc
 import bisect
 import cProfile
 import hashlib
@@ -660,6 +661,11 @@ def bench(name: str, engine: Engine, url: str, options) -> None:
             warm.post(None, f"/curate/{article_id}/candidates", version=version_of(page), accept=keys[0])
             warm.post(None, f"/curate/{article_id}/undo", version=version_of(page) + 1)
 
+    # What building the data left in this process is no part of a web worker's heap: freeze it, so that
+    # the garbage collector's full passes during the requests walk what a worker would hold, not the
+    # corpus's leftovers (a gunicorn app does the same with gc.freeze() after preloading).
+    gc.collect()
+    gc.freeze()
     load_before = loadavg()
     print(
         f"  load average before measuring: {load_before} ({os.cpu_count()} CPUs); strategy {options.strategy}"

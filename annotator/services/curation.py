@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -223,9 +223,12 @@ class CurationView:
     text: str
     spans: tuple[DraftSpan, ...]
     state: StateView
+    # The candidates as the list shows them: all, or after an edit only those whose entry it changed.
     candidates: tuple[CandidateView, ...]
     annotators: tuple[Annotator, ...]
     strategy: str
+    # The candidates still open, of all of them.
+    open_count: int = 0
     finished_at: datetime | None = None
     finished_by: str | None = None
     # The article's newest gold revision (None: no gold yet).
@@ -240,10 +243,6 @@ class CurationView:
     @property
     def editable(self) -> bool:
         return self.finished_at is None
-
-    @property
-    def open_count(self) -> int:
-        return sum(1 for candidate in self.candidates if candidate.open)
 
     def chunks(self, changed: Iterable[tuple[int, int]] | None = None) -> list[Chunk]:
         return chunks(self.text, self.spans, changed=changed)
@@ -386,12 +385,18 @@ def _view(
     can_undo: bool,
     selected: int | None,
     last_edit: tuple[str | None, datetime | None] = (None, None),
+    entries: Callable[[Sequence[str]], frozenset[str] | None] | None = None,
 ) -> CurationView:
+    """Return the view; ``entries`` picks, from the listed candidates' keys, the entries to build (None: all)."""
     draft = sorted(
         (replace(span, annotators=versions.who_has(span.key)) for span in spans),
         key=lambda span: span.start,
     )
-    candidate_views = _candidate_views(text, versions, draft, decisions)
+    found = versions.comparison.candidates([span.stored() for span in draft], decisions)
+    wanted = entries([c.key for c in found]) if entries else None
+    candidate_views = _candidate_views(
+        text, versions, draft, [c for c in found if wanted is None or c.key in wanted]
+    )
     status = "finished" if finished_at is not None else "draft"
     view = CurationView(
         article_id=article_id,
@@ -402,6 +407,7 @@ def _view(
         candidates=tuple(candidate_views),
         annotators=versions.annotators,
         strategy=strategy,
+        open_count=sum(1 for c in found if c.open),
         finished_at=finished_at,
         finished_by=finished_by,
         gold_revision=gold_revision,
@@ -412,13 +418,13 @@ def _view(
 
 
 def _candidate_views(
-    text: str, versions: _Versions, draft: Sequence[DraftSpan], decisions: Mapping[str, str]
+    text: str, versions: _Versions, draft: Sequence[DraftSpan], found: Iterable[curation_merge.Candidate]
 ) -> tuple[CandidateView, ...]:
-    """Return the candidates as the list shows them; ``draft`` is sorted by start."""
+    """Return candidates as the list shows them; ``draft`` is sorted by start."""
     by_name = {annotator.username: annotator for annotator in versions.annotators}
     draft_starts = [span.start for span in draft]
     views = []
-    for c in versions.comparison.candidates([span.stored() for span in draft], decisions):
+    for c in found:
         against = tuple(
             span for span in _overlapping(draft, draft_starts, c.start, c.end) if span.key != c.key
         )
@@ -741,6 +747,8 @@ def _save(session: Session, draft: _Draft, action: str | None) -> None:
 def _result(
     session: Session, draft: _Draft, message: str, *, selected: int | None, can_undo: bool = True
 ) -> CurationResult:
+    # Only the entries the edit changed are built and sent again, unless the list itself changed.
+    changed: dict[str, frozenset[str] | None] = {}
     view = _view(
         article_id=draft.article_id,
         external_id=draft.external_id,
@@ -756,9 +764,9 @@ def _result(
         can_undo=can_undo,
         selected=selected,
         last_edit=(draft.user.username, utcnow()),
+        entries=lambda listed: changed.setdefault("keys", draft.changed_entries(listed)),
     )
-    # Only the entries the edit changed are sent again, unless the list itself changed.
-    keys = draft.changed_entries(candidate.key for candidate in view.candidates)
+    keys = changed["keys"]
     return CurationResult(view, message, EVERYTHING, draft.ranges, keys)
 
 
