@@ -44,9 +44,9 @@ re-creating its public schema before and after. Only 127.0.0.1 is accepted.
 from __future__ import annotations
 
 import argparse
-import gc
 import bisect
 import cProfile
+import gc
 import hashlib
 import io
 import os
