@@ -194,10 +194,14 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_database
 def user_add(name: str, role: str, password_stdin: bool) -> None:
-    """Add a user; the password is prompted for unless --password-stdin."""
+    """Add a user; the password is prompted for unless --password-stdin.
+
+    Passwords must have at least 10 characters, not be a common password and
+    not contain the username.
+    """
     from annotator.services.users import create_user
 
-    password = _read_password(password_stdin)
+    password = _read_password(password_stdin, username=name)
     with session_scope(get_engine()) as session:
         try:
             created = create_user(session, name, password, role=role)
@@ -220,10 +224,21 @@ def user_list() -> None:
         click.echo(f"{each.username}\t{each.role}" + ("" if each.is_active else "\tdeactivated"))
 
 
-def _read_password(from_stdin: bool) -> str:
+def _read_password(from_stdin: bool, *, username: str) -> str:
+    """Read a new password and check it against the policy (services/passwords)."""
+    from annotator.services.passwords import WeakPassword, check_password
+
     if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise click.ClickException("a password cannot be empty")
+    try:
+        check_password(password, username=username)
+    except WeakPassword as error:
+        raise click.ClickException(str(error)) from error
+    return password
 
 
 def _ended(count: int) -> str:
@@ -245,9 +260,13 @@ def _change_user(change: Callable, *args):
 @with_database
 def user_password(name: str, password_stdin: bool) -> None:
     """Give a user a new password and end their sessions."""
-    from annotator.services.users import set_password
+    from annotator.services.users import get_user_by_name, set_password
 
-    ended = _change_user(set_password, name, _read_password(password_stdin))
+    # Said before the password is typed, not after.
+    with session_scope(get_engine()) as session:
+        if get_user_by_name(session, name) is None:
+            raise click.ClickException(f"no user named {name!r}; `annotator user list` shows who there is")
+    ended = _change_user(set_password, name, _read_password(password_stdin, username=name))
     click.echo(f"New password for {name!r}; {_ended(ended)}.")
 
 
@@ -410,7 +429,8 @@ def demo(port: int, no_serve: bool, add_demo_user_anyway: bool) -> None:
         ensure_user(session, DEMO_USER, DEMO_USER, role=Role.ADMIN.value)
     click.echo(
         "Demo mode: log in as user 'demo' with password 'demo' "
-        f"at http://127.0.0.1:{port}/ (a demo account; do not use it on a shared server)."
+        f"at http://127.0.0.1:{port}/ (a demo account, exempt from the password policy; "
+        "do not use it on a shared server)."
     )
     if not no_serve:
         current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)

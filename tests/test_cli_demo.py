@@ -60,7 +60,10 @@ def test_db_check_fails_until_upgrade(fresh_app):
 def test_demo_refuses_a_database_with_other_users_and_writes_nothing(fresh_app):
     runner = fresh_app.test_cli_runner()
     assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
-    assert runner.invoke(main, ["user", "add", "alice", "--password-stdin"], input="pw\n").exit_code == 0
+    assert (
+        runner.invoke(main, ["user", "add", "alice", "--password-stdin"], input="long-enough-pw\n").exit_code
+        == 0
+    )
     result = runner.invoke(main, ["demo", "--no-serve"])
     assert result.exit_code == 1
     assert "this database has other users (alice), so it is not a demo database" in result.output
@@ -74,7 +77,7 @@ def test_demo_refuses_a_database_with_other_users_and_writes_nothing(fresh_app):
 def test_demo_adds_its_user_anyway_when_told(fresh_app):
     runner = fresh_app.test_cli_runner()
     runner.invoke(main, ["db", "upgrade"])
-    runner.invoke(main, ["user", "add", "alice", "--password-stdin"], input="pw\n")
+    runner.invoke(main, ["user", "add", "alice", "--password-stdin"], input="long-enough-pw\n")
     result = runner.invoke(main, ["demo", "--no-serve", "--add-demo-user-anyway"])
     assert result.exit_code == 0, result.output
     with Session(fresh_app.extensions["annotator.engine"]) as session:

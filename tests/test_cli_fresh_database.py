@@ -76,7 +76,7 @@ def test_command_on_an_empty_sqlite_database_prints_no_traceback(command, tmp_pa
     monkeypatch.setenv("ANNOTATOR_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
     monkeypatch.setenv("ANNOTATOR_SECRET_KEY", "k")
     args = [arg.format(tmp=tmp_path) for arg in COMMANDS[command]]
-    result = CliRunner().invoke(main, [*command, *args], input="pw\n")
+    result = CliRunner().invoke(main, [*command, *args], input="a-long-enough-pw\n")
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), (
         result.output
     )
