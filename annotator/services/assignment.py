@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, exists, func, or_, update
+from sqlalchemy import and_, bindparam, case, exists, func, literal, literal_column, or_, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -148,17 +148,34 @@ def _candidate_statement(*, started: bool):
     return select(article.c.id).where(*conditions).order_by(article.c.id).limit(1)
 
 
+@functools.cache
+def _first_candidate_statement():
+    """The first started article with room, else the first untouched one: one statement, so one snapshot.
+
+    Asked as two statements, an article could be untouched when the first
+    looked and started by the time the second did, and be missed by both.
+    """
+    started = _candidate_statement(started=True).subquery("started")
+    untouched = _candidate_statement(started=False).subquery("untouched")
+    rank = literal_column("rank")
+    return (
+        union_all(
+            select(started.c.id, literal(0).label("rank")),
+            select(untouched.c.id, literal(1).label("rank")),
+        )
+        .order_by(rank)
+        .limit(1)
+    )
+
+
 def _pick(session: Session, user: User, params: dict, excluded: set[int]) -> tuple[int, bool] | None:
     """Return the next article for ``user`` and whether they already hold it, without claiming it."""
     values = {**params, "viewer_id": user.id, "excluded": sorted(excluded) or [-1]}
     own = session.execute(_own_claims_statement(), values).scalar()
     if own is not None:
         return own, True
-    for started in (True, False):
-        found = session.execute(_candidate_statement(started=started), values).scalar()
-        if found is not None:
-            return found, False
-    return None
+    found = session.execute(_first_candidate_statement(), values).scalar()
+    return (found, False) if found is not None else None
 
 
 def peek_next(session: Session, user: User, settings: ProjectSettings) -> str | None:
