@@ -13,7 +13,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint, true
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 
@@ -54,6 +54,31 @@ class Article(SQLModel, table=True):
     # The pipeline version that pre-annotated this article (None: not yet). Set in the
     # same transaction as the model spans, so an interrupted run resumes without duplicates.
     preannotated_with: str | None = Field(default=None, max_length=100, index=True)
+    # The import that first brought the article in (None: imported before imports were recorded).
+    import_batch_id: int | None = Field(
+        default=None, foreign_key="import_batch.id", ondelete="SET NULL", index=True
+    )
+
+
+class ImportBatch(SQLModel, table=True):
+    """One run of the importer (command line, upload or API): what it read and what it did.
+
+    Articles point at the batch that first created them, so an admin can delete
+    a whole import at once.
+    """
+
+    __tablename__ = "import_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # "cli", "upload" or "api".
+    channel: str = Field(max_length=20)
+    origin: str = Field(max_length=120)
+    # The file names (or the API's source name) the import read.
+    files: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The importer's counts: articles new, updated, unchanged; spans written.
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class User(SQLModel, table=True):
@@ -65,6 +90,8 @@ class User(SQLModel, table=True):
     role: str = Field(default=Role.ANNOTATOR.value, max_length=20)
     # A deactivated user cannot log in, and their sessions end; their work is kept.
     is_active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    # Set when an admin resets the password: every page asks for a new one until it is changed.
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=utcnow)
 
     __table_args__ = (CheckConstraint("role IN ('annotator', 'reviewer', 'admin')", name="ck_user_role"),)
@@ -357,3 +384,45 @@ class VersionCount(SQLModel, table=True):
     matches: int = 0
 
     __table_args__ = (CheckConstraint("kind IN ('state', 'model', 'gold')", name="ck_version_count_kind"),)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal token for the JSON API. Only its SHA-256 is stored; the token is shown once.
+
+    A token acts with its user's current role, read on every request. Revoking
+    sets ``revoked_at``, which keeps the row so that lists show what was revoked.
+    """
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    # The token's first characters, so a user can tell their tokens apart.
+    prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    last_used_at: datetime | None = Field(default=None)
+    revoked_at: datetime | None = Field(default=None)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One admin action: a user change, an import, an export, a setting, a gold promotion.
+
+    Only ever appended, in the same transaction as the action it records, so
+    the log never claims an action that was rolled back. ``actor_id`` is None
+    for the command line (``actor_name`` says so) or when the user is gone.
+    """
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    actor_name: str = Field(max_length=80)
+    # Dotted, such as "user.role", "import.upload", "export.download", "setting.set", "gold.promote".
+    action: str = Field(max_length=40, index=True)
+    # What was acted on, such as "user:ann", "article:helmand/1", "setting:merge_strategy".
+    target: str | None = Field(default=None, max_length=300)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

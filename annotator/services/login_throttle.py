@@ -76,3 +76,34 @@ def record_failure(
 def forget_account_failures(session: Session, username: str) -> None:
     """Forget the account's failed logins (after a successful one); the caller commits."""
     session.execute(delete(LoginFailure).where(LoginFailure.key == account_key(username)))
+
+
+def api_key(address: str) -> str:
+    return f"api:{address}"[:MAX_KEY_LENGTH]
+
+
+def api_retry_after(
+    session: Session, policy: ThrottlePolicy, *, address: str, now: datetime | None = None
+) -> int | None:
+    """Return the seconds an address must wait after too many bad API tokens, or None."""
+    now = now or utcnow()
+    limit = policy.per_address
+    recent = session.exec(
+        select(LoginFailure.failed_at)
+        .where(LoginFailure.key == api_key(address), LoginFailure.failed_at > now - policy.window)
+        .order_by(LoginFailure.failed_at.desc())
+        .limit(limit)
+    ).all()
+    if len(recent) < limit:
+        return None
+    return max(1, math.ceil((recent[-1] + policy.window - now).total_seconds()))
+
+
+def record_api_failure(
+    session: Session, policy: ThrottlePolicy, *, address: str, now: datetime | None = None
+) -> None:
+    """Count a request with a bad API token against its address, forget old failures, and commit."""
+    now = now or utcnow()
+    session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - policy.window))
+    session.execute(insert(LoginFailure), [{"key": api_key(address), "failed_at": now}])
+    session.commit()

@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from annotator.errors import LoginFailed, LoginThrottled, NotFound, UserExists
 from annotator.models import Role, User
-from annotator.services import login_throttle, sessions
+from annotator.services import api_tokens, login_throttle, sessions
 
 # scrypt is a memory-hard KDF; werkzeug salts and encodes the parameters in the hash.
 PASSWORD_METHOD = "scrypt"
@@ -98,7 +98,11 @@ def set_active(session: Session, username: str, active: bool) -> int:
     """Allow or stop the user's logins (deactivating ends their sessions); commit; return sessions ended."""
     user = _named(session, username)
     user.is_active = active
-    ended = 0 if active else sessions.end_user_sessions(session, user.id)
+    ended = 0
+    if not active:
+        ended = sessions.end_user_sessions(session, user.id)
+        # A deactivated user's API tokens die with their sessions: reactivating does not revive them.
+        api_tokens.revoke_user_tokens(session, user.id)
     session.commit()
     return ended
 

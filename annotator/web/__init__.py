@@ -24,6 +24,7 @@ from annotator.db import (
 from annotator.errors import Forbidden, InvalidEdit, InvalidSpan, NotFound, SpanOverlap, StaleVersion
 from annotator.labels import CASUALTY_ATTRIBUTES, LABELS
 from annotator.services.sessions import user_for_token
+from annotator.web.api import is_api_request
 from annotator.web.params import BoundedIntConverter, ExternalIdConverter
 from annotator.wording import indefinite
 
@@ -109,6 +110,10 @@ def _load_user_and_guard() -> object | None:
     if request.endpoint in USERLESS_ENDPOINTS:
         g.user = None
         return None
+    if is_api_request():
+        # The API authenticates with its tokens (web/api), never with this cookie session.
+        g.user = None
+        return None
     token = session.get(SESSION_TOKEN)
     g.user = user_for_token(get_session(), token) if token else None
     if token and g.user is None:
@@ -166,7 +171,9 @@ def init_app(app: Flask) -> None:
     """Register the blueprints, the login guard, CSRF checks, headers and error pages."""
     from annotator.web import (
         accuracy,
+        admin,
         annotate,
+        api,
         auth,
         curation,
         feedback,
@@ -196,6 +203,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(queue.bp)
     app.register_blueprint(flags.bp)
     app.register_blueprint(feedback.bp)
+    admin.register(app)
+    api.register(app)
     app.add_template_filter(exact_text, "exact")
     app.add_template_filter(indefinite, "indefinite")
 
@@ -300,7 +309,11 @@ def answers_503_when_the_database_fails(handler):
 # The page's top bar counts the user's progress: a query.
 @answers_503_when_the_database_fails
 def render_error(error):
-    """Render an HTTP error as a page, or for htmx as a fragment."""
+    """Render an HTTP error as a page, for htmx as a fragment, and for the API as JSON."""
+    if is_api_request():
+        from annotator.web.api.errors import api_error
+
+        return api_error(error.code, error.description or error.name)
     template = "_error.html" if is_htmx() else "error.html"
     return render_template(template, error=error), error.code
 

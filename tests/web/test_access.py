@@ -1,12 +1,17 @@
 """Every route, walked per role: the server decides who may do what, never a hidden button.
 
-A new route must be added to ROUTES, or test_every_route_is_in_the_table fails.
+A new route must be added to ROUTES (or to a table in tests/web/access_routes/, one per
+workflow), or test_every_route_is_in_the_table fails.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
 
+from tests.web import access_routes
 from tests.web.conftest import TEST_CSRF, AuthActions
 from tests.web.review_helpers import HTMX, make_review_article
 
@@ -104,6 +109,11 @@ ROUTES = {
     ),
 }
 
+ADMINS = {"annotator": False, "reviewer": False, "admin": True}
+ROUTES[("admin.index", "GET")] = ("/admin/", None, ADMINS)
+for _module in pkgutil.iter_modules(access_routes.__path__):
+    ROUTES.update(importlib.import_module(f"{access_routes.__name__}.{_module.name}").ROUTES)
+
 # Reading another annotator's work: reviewers and admins only.
 OTHERS_WORK = [
     "/articles/helmand%2F1?annotator={other}",
@@ -118,6 +128,8 @@ def test_every_route_is_in_the_table(app):
         (rule.endpoint, method)
         for rule in app.url_map.iter_rules()
         for method in rule.methods - {"HEAD", "OPTIONS"}
+        # The JSON API has its own table (tests/api/test_api_access.py).
+        if not rule.rule.startswith("/api/")
     }
     assert routes == set(ROUTES)
 

@@ -1,0 +1,3 @@
+"""API: articles (being built)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""API: evaluation (being built)."""
+
+from __future__ import annotations

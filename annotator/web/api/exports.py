@@ -1,0 +1,3 @@
+"""API: exports (being built)."""
+
+from __future__ import annotations

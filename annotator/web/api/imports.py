@@ -1,0 +1,3 @@
+"""API: imports (being built)."""
+
+from __future__ import annotations

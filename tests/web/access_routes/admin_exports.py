@@ -1,0 +1,7 @@
+"""Access table of the admin exports pages (see tests/web/test_access.py)."""
+
+ADMINS = {"annotator": False, "reviewer": False, "admin": True}
+
+ROUTES = {
+    ("admin_export.show", "GET"): ("/admin/export/", None, ADMINS),
+}
