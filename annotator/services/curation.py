@@ -55,7 +55,7 @@ from annotator.models import (
     User,
     utcnow,
 )
-from annotator.services import curation_merge
+from annotator.services import audit, curation_merge
 from annotator.services.chunks import Chunk, chunks
 from annotator.services.curation_merge import ACCEPTED, REJECTED, span_key
 from annotator.services.edits import (
@@ -1044,6 +1044,14 @@ def finish(
         )
         # The gold revisions keep every gold; undo does not reach back past a finish.
         session.execute(delete(_EDITS).where(_EDITS.c.article_id == article_id))
+        audit.record(
+            session,
+            user,
+            "gold.adjudicate",
+            f"article:{draft.external_id}",
+            revision=revision.revision,
+            spans=len(view.spans),
+        )
         session.commit()
         number = revision.revision
     spans = f"{_count(len(view.spans), 'span')}" if view.spans else "no spans (gold that marks nothing)"
@@ -1120,6 +1128,16 @@ def reopen(session: Session, article_id: int, user: User, *, version: int) -> Cu
         update(_CURATIONS)
         .where(_CURATIONS.c.article_id == article_id)
         .values(spans=spans, next_span_id=next_id)
+    )
+    external_id = session.execute(
+        select(_ARTICLES.c.external_id).where(_ARTICLES.c.id == article_id)
+    ).scalar_one()
+    audit.record(
+        session,
+        user,
+        "gold.reopen",
+        f"article:{external_id}",
+        revision=_newest_revision(session, article_id),
     )
     session.commit()
     return CurationResult(

@@ -39,7 +39,7 @@ from annotator.models import (
     User,
     utcnow,
 )
-from annotator.services import version_counts
+from annotator.services import audit, version_counts
 
 MAX_REASON = 2000
 
@@ -429,6 +429,16 @@ def _apply(
         source=source,
         reason=reason,
         user_id=reviewer.id,
+    )
+    audit.record(
+        session,
+        reviewer,
+        f"gold.{revision.action}",
+        f"article:{change.external_id}",
+        revision=revision.revision,
+        replaces=change.replaces or None,
+        source=source,
+        reason=reason,
     )
     _commit_or_stale(session, change)
     return revision

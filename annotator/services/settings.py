@@ -1,9 +1,10 @@
 """Project settings: how many annotators an article gets, claims, and what annotators may see.
 
 Kept in the ``project_setting`` table, so that every web worker, the command
-line and (later) the admin pages read the same values; a setting never set
+line and the admin's settings page read the same values; a setting never set
 has its default. ``annotator config show`` and ``annotator config set KEY
-VALUE`` read and change them.
+VALUE`` read and change them, the settings page (web/admin/settings.py) too,
+through ``set_setting``, which records each change in the audit log.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from annotator.errors import AnnotatorError
-from annotator.models import ProjectSetting, utcnow
+from annotator.models import ProjectSetting, User, utcnow
+from annotator.services import audit
 
 # Articles per hundred, out of every 10,000 consecutive article ids, that get N annotators.
 SPREAD = 7919  # a prime: (id * 7919) % 10000 visits every residue, so coverage is exact per 10,000 ids
@@ -93,13 +95,21 @@ def _duration(raw: str) -> timedelta:
     return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "h"])
 
 
+YES_NO = ("yes", "no")
+
+
 @dataclass(frozen=True)
 class _Definition:
     parse: Callable[[str], Any]
+    # One line, for `annotator config show`.
     help: str
     # How the value is stored as JSON, and read back.
     dump: Callable[[Any], Any] = lambda value: value
     load: Callable[[Any], Any] = lambda value: value
+    # A sentence or two for the settings page: what the setting changes, and for whom.
+    explain: str = ""
+    # The only values the setting takes, offered as a list by the settings page; None: typed in.
+    choices: tuple[str, ...] | None = None
 
 
 def _strategy(raw: str) -> str:
@@ -111,28 +121,64 @@ def _strategy(raw: str) -> str:
 
 DEFINITIONS: dict[str, _Definition] = {
     "annotators_per_article": _Definition(
-        _whole(1, 20), "how many annotators each article gets (N); with 1 the team splits the corpus"
+        _whole(1, 20),
+        "how many annotators each article gets (N); with 1 the team splits the corpus",
+        explain=(
+            "How many annotators annotate each article independently (N, from 1 to 20). With 1 the "
+            "team splits the corpus; with 2 or more reviewers can measure agreement and adjudicate. "
+            "Next stops offering an article once N annotators hold it; a change applies at once, "
+            "also to articles already started."
+        ),
     ),
     "overlap_coverage": _Definition(
-        _percent, "the share of articles that get N annotators, the rest getting one (percent)"
+        _percent,
+        "the share of articles that get N annotators, the rest getting one (percent)",
+        explain=(
+            "The percentage of articles that get N annotators; every other article gets one. "
+            "25% with N = 2 double-annotates a quarter of the corpus, enough to measure agreement "
+            "at a fraction of the cost. Has no effect while N is 1."
+        ),
     ),
     "preannotate_overlap": _Definition(
         _yes_no,
         "whether articles with N > 1 start from the model's spans (no: agreement is not inflated by shared proposals)",
+        explain=(
+            "Whether an annotator's copy of an article that gets more than one annotator starts from "
+            "the model's spans. No: each annotator starts from a blank text, so agreement is not "
+            "inflated by proposals they all accepted. Applies to copies opened from now on."
+        ),
+        choices=YES_NO,
     ),
     "claim_timeout": _Definition(
         _duration,
         "how long a claimed article may sit untouched before it returns to the pool",
         dump=lambda value: value.total_seconds(),
         load=lambda value: timedelta(seconds=value),
+        explain=(
+            "How long an annotator's claim on an unfinished article lasts without an edit (such as "
+            "24h, 90m or 2d) before Next offers the article to someone else. Articles an admin "
+            "assigned never lapse."
+        ),
     ),
     "annotators_see_gold": _Definition(
-        _yes_no, "whether annotators may compare their work with gold (Accuracy page, feedback view)"
+        _yes_no,
+        "whether annotators may compare their work with gold (Accuracy page, feedback view)",
+        explain=(
+            "Whether annotators may compare their own work with the gold: gold on the Accuracy page "
+            "and the feedback view of an adjudicated article. Reviewers and admins always may."
+        ),
+        choices=YES_NO,
     ),
     "merge_strategy": _Definition(
         _strategy,
         "which spans adjudication starts from: unanimous (in every version, exactly) or majority "
         "(in more than half of them); the rest are candidates for the reviewer",
+        explain=(
+            "Which spans a reviewer's adjudication draft starts from: unanimous (spans in every "
+            "annotator's version, exactly) or majority (in more than half of them). The other spans "
+            "become candidates the reviewer accepts or rejects. Applies to adjudications opened from now on."
+        ),
+        choices=("unanimous", "majority"),
     ),
 }
 
@@ -144,43 +190,105 @@ def load_settings(session: Session) -> ProjectSettings:
     return ProjectSettings(**values)
 
 
-def set_setting(session: Session, key: str, raw: str, *, user_id: int | None = None) -> Any:
-    """Parse ``raw`` for the setting ``key``, store it and commit; return the value it now has."""
+def parse_setting(key: str, raw: str) -> Any:
+    """Return the value ``raw`` gives the setting ``key``, or raise BadSetting saying what it takes."""
     definition = DEFINITIONS.get(key)
     if definition is None:
         raise BadSetting(f"no setting {key!r}; the settings are: {', '.join(DEFINITIONS)}")
     try:
-        value = definition.parse(raw)
+        return definition.parse(raw)
     except ValueError as error:
         raise BadSetting(f"{key} must be {error}, not {raw!r}") from error
+
+
+def set_setting(session: Session, key: str, raw: str, *, actor: User | None = None) -> Any:
+    """Parse ``raw`` for the setting ``key``, store it, audit it and commit; return the value it now has.
+
+    ``actor`` is the admin who changed it; None is the command line.
+    """
+    value = parse_setting(key, raw)
+    definition = DEFINITIONS[key]
     row = session.get(ProjectSetting, key)
     if row is None:
+        old = getattr(ProjectSettings(), key)
         row = ProjectSetting(key=key, value=definition.dump(value))
     else:
+        old = definition.load(row.value)
         row.value = definition.dump(value)
-    row.updated_at, row.updated_by_id = utcnow(), user_id
+    row.updated_at, row.updated_by_id = utcnow(), actor.id if actor is not None else None
     session.add(row)
+    audit.record(session, actor, "setting.set", f"setting:{key}", old=shown(key, old), new=shown(key, value))
     try:
         session.commit()
     except IntegrityError:  # set at the same moment elsewhere: the later write wins
         session.rollback()
-        return set_setting(session, key, raw, user_id=user_id)
+        return set_setting(session, key, raw, actor=actor)
     return value
+
+
+def shown(key: str, value: Any) -> str:
+    """Return a setting's value as people read and type it (the parser takes it back)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, timedelta):
+        hours = value.total_seconds() / 3600
+        return f"{hours:g}h"
+    if key == "overlap_coverage":
+        return f"{value:g}%"
+    return str(value)
 
 
 def describe(settings: ProjectSettings) -> list[tuple[str, str, str]]:
     """Return (name, value as shown, what it does) for every setting."""
-    shown = []
-    for item in fields(settings):
-        value = getattr(settings, item.name)
-        if isinstance(value, bool):
-            text = "yes" if value else "no"
-        elif isinstance(value, timedelta):
-            hours = value.total_seconds() / 3600
-            text = f"{hours:g}h"
-        elif item.name == "overlap_coverage":
-            text = f"{value:g}%"
-        else:
-            text = str(value)
-        shown.append((item.name, text, DEFINITIONS[item.name].help))
-    return shown
+    return [
+        (item.name, shown(item.name, getattr(settings, item.name)), DEFINITIONS[item.name].help)
+        for item in fields(settings)
+    ]
+
+
+@dataclass(frozen=True)
+class SettingEntry:
+    """One setting as the settings page shows it."""
+
+    name: str
+    value: str  # as shown, and as the form sends it back
+    default: str
+    help: str  # what it changes and for whom
+    choices: tuple[str, ...] | None
+    changed_at: datetime | None  # None: never set, so it has its default
+    changed_by: str | None  # None: the command line (or a user since deleted)
+
+    @property
+    def title(self) -> str:
+        return self.name.replace("_", " ").capitalize()
+
+    @property
+    def is_default(self) -> bool:
+        return self.value == self.default
+
+
+def setting_entries(session: Session) -> list[SettingEntry]:
+    """Return every setting with its value, default, help and last change (one query)."""
+    rows = {
+        row.key: (row, username)
+        for row, username in session.exec(
+            select(ProjectSetting, User.username).outerjoin(User, User.id == ProjectSetting.updated_by_id)
+        )
+    }
+    defaults = ProjectSettings()
+    entries = []
+    for name, definition in DEFINITIONS.items():
+        row, username = rows.get(name, (None, None))
+        value = definition.load(row.value) if row is not None else getattr(defaults, name)
+        entries.append(
+            SettingEntry(
+                name=name,
+                value=shown(name, value),
+                default=shown(name, getattr(defaults, name)),
+                help=definition.explain or definition.help,
+                choices=definition.choices,
+                changed_at=row.updated_at if row is not None else None,
+                changed_by=username,
+            )
+        )
+    return entries
