@@ -3,5 +3,6 @@
 ADMINS = {"annotator": False, "reviewer": False, "admin": True}
 
 ROUTES = {
-    ("admin_audit.show", "GET"): ("/admin/audit/", None, ADMINS),
+    ("admin_audit.show", "GET"): ("/admin/audit/?action=setting.", None, ADMINS),
+    ("admin_audit.download", "GET"): ("/admin/audit/audit.csv", None, ADMINS),
 }

@@ -4,4 +4,5 @@ ADMINS = {"annotator": False, "reviewer": False, "admin": True}
 
 ROUTES = {
     ("admin_settings.show", "GET"): ("/admin/settings/", None, ADMINS),
+    ("admin_settings.change", "POST"): ("/admin/settings/merge_strategy", {"value": "majority"}, ADMINS),
 }
