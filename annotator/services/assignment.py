@@ -259,9 +259,12 @@ def _state_statements(dialect: str):
         .on_conflict_do_nothing(index_elements=["user_id", "article_id"])
         .returning(_STATES.c.id)
     )
+    # Not "article_id": an UPDATE reads a parameter named as a column as a value to SET.
     claim = (
         update(_STATES)
-        .where(_STATES.c.article_id == bindparam("article_id"), _STATES.c.user_id == bindparam("viewer_id"))
+        .where(
+            _STATES.c.article_id == bindparam("state_article"), _STATES.c.user_id == bindparam("viewer_id")
+        )
         .values(
             claimed_at=bindparam("now"),
             updated_at=bindparam("now"),
@@ -298,7 +301,7 @@ def take(
     }
     created = session.execute(create, values).first()
     if created is None:
-        session.execute(claim, values)
+        session.execute(claim, {**values, "state_article": values.pop("article_id")})
     elif settings.starts_from_model(article_id):
         session.execute(copy_model_spans(), {"from_article": article_id, "owner_id": user_id, "now": now})
 
