@@ -338,10 +338,6 @@ def token_create(username: str, name: str) -> None:
 
     with session_scope(get_engine()) as session:
         user = _token_owner(session, username)
-        if not user.is_active:
-            raise click.ClickException(
-                f"{username!r} is deactivated; activate them before giving them a token"
-            )
         try:
             created, secret = api_tokens.issue(session, user, name)
         except ValueError as error:

@@ -74,6 +74,9 @@ def issue(session: Session, user: User, name: str, *, actor: User | None = None)
 
     ``actor`` is who asked (the user themselves or an admin; None: the command line).
     """
+    if not user.is_active:
+        # Its token would come alive on reactivation, which is meant to revive none.
+        raise ValueError(f"{user.username!r} is deactivated; activate them before giving them a token")
     token, secret = create_token(session, user, name, created_by=actor)
     audit.record(
         session,

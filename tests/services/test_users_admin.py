@@ -205,3 +205,13 @@ def test_user_overviews_count_live_tokens_and_sessions(session, admin):
     }
     assert rows == {"ann": (1, 1), "root": (0, 0)}
     assert [row.user.username for row in users.list_user_overviews(session, username="ann")] == ["ann"]
+
+
+def test_a_deactivated_user_gets_no_token(session, admin):
+    make_user(session, username="ann")
+    users.set_active(session, "ann", False, actor=admin)
+    ann = users.get_user_by_name(session, "ann")
+    with pytest.raises(ValueError, match="deactivated"):
+        api_tokens.issue(session, ann, "script", actor=admin)
+    session.rollback()
+    assert session.exec(select(ApiToken)).all() == []

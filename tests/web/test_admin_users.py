@@ -101,6 +101,7 @@ def test_adding_a_user_without_a_password_generates_one_and_shows_it_once(app, a
         ({"username": "root", "role": "annotator", "password": GOOD}, "already exists"),
         ({"username": "x", "role": "boss", "password": GOOD}, "Choose a role"),
         ({"username": "  ", "role": "annotator", "password": GOOD}, "username cannot be empty"),
+        ({"username": "n" * 81, "role": "annotator", "password": GOOD}, "at most 80 characters"),
     ],
 )
 def test_adding_a_bad_user_is_refused(admin, db_session, data, message):
@@ -306,3 +307,14 @@ def test_a_refused_reassignment_says_why_and_changes_nothing(admin, db_session, 
     assert "&#39;rev&#39; is not an active annotator" in page
     assert 'data-article="a0"' in page
     assert audit_log(db_session) == []
+
+
+def test_a_deactivated_user_gets_no_token_from_the_admin(admin, db_session):
+    make_user(db_session, username="ann")
+    users.set_active(db_session, "ann", False)
+    page = admin.get("/admin/users/ann").get_data(as_text=True)
+    assert "Create token" not in page and "Reactivate" in page
+    response = post(admin, "/admin/users/ann/tokens", name="x")
+    assert response.status_code == 422
+    assert "deactivated" in response.get_data(as_text=True)
+    assert _tokens(db_session, "ann") == []

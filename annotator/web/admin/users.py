@@ -22,8 +22,6 @@ bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 bp.before_request(admins_only)
 
 ROLES = [role.value for role in Role]
-# Usernames longer than the column are no user's.
-MAX_USERNAME = 80
 
 
 def _list_page(*, status: int = 200, error: str | None = None, form: dict | None = None):
@@ -71,7 +69,7 @@ def list_users():
 @bp.post("/")
 def add_user():
     """Add a user with an initial password (typed, or generated and shown once)."""
-    username = request.form.get("username", "").strip()[:MAX_USERNAME]
+    username = request.form.get("username", "").strip()
     role = request.form.get("role", "")
     typed = request.form.get("password", "")
     must_change = request.form.get("must_change_password") == "1"
