@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from annotator import create_app, resource_dir
 from annotator.config import ConfigError, settings_help
 from annotator.db import current_revision, get_engine, head_revision, session_scope, upgrade
-from annotator.errors import BadImport, ModelNotFound, NotFound, UserExists
+from annotator.errors import BadImport, InvalidEdit, ModelNotFound, NotFound, UserExists
 from annotator.models import Role
 
 
@@ -199,12 +199,12 @@ def user_add(name: str, role: str, password_stdin: bool) -> None:
     Passwords must have at least 10 characters, not be a common password and
     not contain the username.
     """
-    from annotator.services.users import create_user
+    from annotator.services.users import add_user
 
     password = _read_password(password_stdin, username=name)
     with session_scope(get_engine()) as session:
         try:
-            created = create_user(session, name, password, role=role)
+            created = add_user(session, name, password, role=role)
         except (UserExists, ValueError) as error:
             raise click.ClickException(str(error)) from error
     click.echo(f"Added {created.role} {created.username!r}.")
@@ -250,7 +250,7 @@ def _change_user(change: Callable, *args):
     with session_scope(get_engine()) as session:
         try:
             return change(session, *args)
-        except (NotFound, ValueError) as error:
+        except (NotFound, InvalidEdit, ValueError) as error:  # InvalidEdit: the last active admin
             raise click.ClickException(str(error)) from error
 
 
@@ -304,6 +304,100 @@ def user_activate(name: str) -> None:
 
     _change_user(set_active, name, True)
     click.echo(f"{name!r} may log in again.")
+
+
+# --- API tokens ----------------------------------------------------------------
+
+
+@main.group()
+def token() -> None:
+    """Create, list and revoke a user's personal tokens for the JSON API.
+
+    A token acts with its user's current role. Only its hash is stored, so
+    `token create` shows it once: alone on the last line of standard output,
+    so that TOKEN=$(annotator token create NAME | tail -1) keeps it.
+    """
+
+
+def _token_owner(session, username: str):
+    from annotator.services.users import get_user_by_name
+
+    user = get_user_by_name(session, username)
+    if user is None:
+        raise click.ClickException(f"no user named {username!r}; `annotator user list` shows who there is")
+    return user
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="command line", show_default=True, help="What the token is for.")
+@with_database
+def token_create(username: str, name: str) -> None:
+    """Create a token for a user and print it, alone, on the last line of standard output."""
+    from annotator.services import api_tokens
+
+    with session_scope(get_engine()) as session:
+        user = _token_owner(session, username)
+        try:
+            created, secret = api_tokens.issue(session, user, name)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(
+            f"Created token {created.id} {created.name!r} for {username!r}; it is shown once, below.",
+            err=True,
+        )
+    click.echo(secret)
+
+
+@token.command("list")
+@click.argument("username")
+@with_database
+def token_list(username: str) -> None:
+    """List a user's tokens: id, name, first characters, created, last used, revoked."""
+    from annotator.services import api_tokens
+
+    with session_scope(get_engine()) as session:
+        tokens = api_tokens.list_tokens(session, _token_owner(session, username).id)
+    if not tokens:
+        click.echo(f"{username!r} has no tokens. Create one with `annotator token create {username}`.")
+        return
+
+    def when(moment) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
+
+    rows = [("id", "name", "prefix", "created", "last used", "revoked")] + [
+        (
+            str(each.id),
+            each.name,
+            each.prefix,
+            when(each.created_at),
+            when(each.last_used_at),
+            when(each.revoked_at),
+        )
+        for each in tokens
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@token.command("revoke")
+@click.argument("username")
+@click.argument("token_id", type=click.IntRange(min=1, max=2**63 - 1))
+@with_database
+def token_revoke(username: str, token_id: int) -> None:
+    """Revoke one of a user's tokens by its id (see `annotator token list USERNAME`)."""
+    from annotator.services import api_tokens
+
+    with session_scope(get_engine()) as session:
+        user = _token_owner(session, username)
+        try:
+            revoked = api_tokens.revoke(session, user, token_id)
+        except NotFound as error:
+            raise click.ClickException(
+                f"{error}; `annotator token list {username}` shows their tokens"
+            ) from error
+        click.echo(f"Token {revoked.id} {revoked.name!r} of {username!r} is revoked.")
 
 
 # --- project settings and assignments ---------------------------------------------

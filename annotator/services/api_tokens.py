@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from annotator.errors import NotFound
 from annotator.models import ApiToken, User, utcnow
+from annotator.services import audit
 
 # Tokens start with this, so a leaked one is easy to recognise (and to search code for).
 TOKEN_PREFIX = "ann_"
@@ -65,6 +66,51 @@ def revoke_token(session: Session, user_id: int, token_id: int) -> ApiToken:
         raise NotFound(f"the user has no token {token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+    return token
+
+
+def issue(session: Session, user: User, name: str, *, actor: User | None = None) -> tuple[ApiToken, str]:
+    """Create a token for the user, record it in the audit log and commit; return it and its secret.
+
+    ``actor`` is who asked (the user themselves or an admin; None: the command line).
+    """
+    if not user.is_active:
+        # Its token would come alive on reactivation, which is meant to revive none.
+        raise ValueError(f"{user.username!r} is deactivated; activate them before giving them a token")
+    token, secret = create_token(session, user, name, created_by=actor)
+    audit.record(
+        session,
+        actor,
+        "token.create",
+        f"user:{user.username}",
+        token_id=token.id,
+        name=token.name,
+        prefix=token.prefix,
+    )
+    session.commit()
+    return token, secret
+
+
+def revoke(session: Session, user: User, token_id: int, *, actor: User | None = None) -> ApiToken:
+    """Revoke one of the user's tokens, record it in the audit log and commit; a revoked token stays so.
+
+    Raises NotFound when the user has no such token (another user's included).
+    """
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(f"{user.username!r} has no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(
+            session,
+            actor,
+            "token.revoke",
+            f"user:{user.username}",
+            token_id=token.id,
+            name=token.name,
+            prefix=token.prefix,
+        )
+        session.commit()
     return token
 
 

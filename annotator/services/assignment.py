@@ -26,8 +26,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from annotator.errors import InvalidEdit, NotFound
-from annotator.models import AnnotationState, Article, Span, Status, User, utcnow
-from annotator.services.settings import SPREAD, ProjectSettings
+from annotator.models import AnnotationState, Article, Role, Span, Status, User, utcnow
+from annotator.services import audit
+from annotator.services.settings import SPREAD, ProjectSettings, load_settings
 from annotator.services.spans import copy_model_spans
 
 # Statuses after which an article leaves the annotator's queue.
@@ -258,9 +259,12 @@ def _state_statements(dialect: str):
         .on_conflict_do_nothing(index_elements=["user_id", "article_id"])
         .returning(_STATES.c.id)
     )
+    # Not "article_id": an UPDATE reads a parameter named as a column as a value to SET.
     claim = (
         update(_STATES)
-        .where(_STATES.c.article_id == bindparam("article_id"), _STATES.c.user_id == bindparam("viewer_id"))
+        .where(
+            _STATES.c.article_id == bindparam("state_article"), _STATES.c.user_id == bindparam("viewer_id")
+        )
         .values(
             claimed_at=bindparam("now"),
             updated_at=bindparam("now"),
@@ -297,7 +301,7 @@ def take(
     }
     created = session.execute(create, values).first()
     if created is None:
-        session.execute(claim, values)
+        session.execute(claim, {**values, "state_article": values.pop("article_id")})
     elif settings.starts_from_model(article_id):
         session.execute(copy_model_spans(), {"from_article": article_id, "owner_id": user_id, "now": now})
 
@@ -398,3 +402,146 @@ def assign(
             result.over.append(external_id)
     session.commit()
     return result
+
+
+# --- an admin's view of a user's claims, and moving a claim -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An article an annotator holds and has not finished."""
+
+    article_id: int
+    external_id: str
+    status: str
+    assigned: bool
+    # Edits the annotator made on their working copy (its version).
+    version: int
+
+
+def claims_of(session: Session, user_id: int, settings: ProjectSettings) -> list[Claim]:
+    """Return the unfinished claims the user holds now (lapsed ones are no claim), in article order."""
+    state = _STATES
+    rows = session.execute(
+        select(
+            state.c.article_id,
+            _ARTICLES.c.external_id,
+            state.c.status,
+            state.c.assigned_at.is_not(None),
+            state.c.version,
+        )
+        .join(_ARTICLES, _ARTICLES.c.id == state.c.article_id)
+        .where(state.c.user_id == user_id, state.c.status.in_(OPEN), holds(state))
+        .order_by(state.c.article_id),
+        claim_params(settings),
+    ).all()
+    return [Claim(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Reassignment:
+    """What moving a claim from one annotator to another does (or did)."""
+
+    article_id: int
+    external_id: str
+    from_username: str
+    to_username: str
+    # The previous holder's edits: their working copy stays theirs.
+    from_version: int
+    # Whether the new annotator already has a working copy of the article (they keep it).
+    to_has_copy: bool
+
+
+def plan_reassignment(
+    session: Session, article_id: int, from_username: str, to_username: str
+) -> Reassignment:
+    """Check that the claim can move and say what moving it does; change nothing.
+
+    Raises NotFound for an unknown article or user, and InvalidEdit when the
+    first user holds no unfinished claim on the article, or the second is
+    not an active annotator or holds it already.
+    """
+    settings = load_settings(session)
+    article = session.get(Article, article_id)
+    if article is None:
+        raise NotFound(f"there is no article {article_id}")
+    giver = _user_named(session, from_username)
+    taker = _user_named(session, to_username)
+    if giver.id == taker.id:
+        raise InvalidEdit(f"{giver.username!r} holds {article.external_id!r} already; choose someone else")
+    held = {claim.article_id: claim for claim in claims_of(session, giver.id, settings)}
+    if article_id not in held:
+        raise InvalidEdit(
+            f"{giver.username!r} holds no unfinished claim on {article.external_id!r} "
+            "(never claimed, lapsed, released or accepted)"
+        )
+    if not taker.is_active or taker.role != Role.ANNOTATOR.value:
+        raise InvalidEdit(f"{taker.username!r} is not an active annotator")
+    theirs = session.exec(
+        select(AnnotationState).where(
+            AnnotationState.article_id == article_id, AnnotationState.user_id == taker.id
+        )
+    ).first()
+    cutoff = claim_params(settings)["cutoff"]
+    if theirs is not None and state_holds(
+        theirs.status, theirs.claimed_at, theirs.assigned_at, theirs.updated_at, cutoff
+    ):
+        raise InvalidEdit(f"{taker.username!r} holds {article.external_id!r} already")
+    return Reassignment(
+        article_id=article_id,
+        external_id=article.external_id,
+        from_username=giver.username,
+        to_username=taker.username,
+        from_version=held[article_id].version,
+        to_has_copy=theirs is not None,
+    )
+
+
+def reassign_claim(
+    session: Session, article_id: int, from_username: str, to_username: str, *, actor: User | None = None
+) -> Reassignment:
+    """Move an annotator's unfinished claim on an article to another annotator; commit.
+
+    The new annotator gets the article as an assignment (first in their
+    queue, never lapsing), starting from their own working copy when they
+    have one, else as any first claim does (from the model's spans when the
+    settings say so). The previous holder's claim is released; their working
+    copy, edits and status stay theirs, and they may take the article up
+    again under the usual rules (when it has room). Refusals as in
+    ``plan_reassignment``; nothing is written then.
+    """
+    # Under the article's lock, so the claims checked are still the claims when the move is written.
+    lock_article(session, article_id)
+    try:
+        plan = plan_reassignment(session, article_id, from_username, to_username)
+    except (NotFound, InvalidEdit):
+        session.rollback()  # let go of the lock
+        raise
+    giver = _user_named(session, from_username)
+    taker = _user_named(session, to_username)
+    now = utcnow()
+    session.execute(
+        update(_STATES)
+        .where(_STATES.c.article_id == article_id, _STATES.c.user_id == giver.id)
+        .values(claimed_at=None, assigned_at=None)
+    )
+    take(session, article_id, taker.id, load_settings(session), now=now, assigned=True)
+    audit.record(
+        session,
+        actor,
+        "claim.reassign",
+        f"article:{plan.external_id}",
+        article_id=article_id,
+        from_user=giver.username,
+        to_user=taker.username,
+        from_version=plan.from_version,
+    )
+    session.commit()
+    return plan
+
+
+def _user_named(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"no user named {username!r}")
+    return user

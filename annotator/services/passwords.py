@@ -9,6 +9,7 @@ own, is exempt, and says so when it starts.
 from __future__ import annotations
 
 import functools
+import secrets
 from importlib import resources
 
 MIN_LENGTH = 10
@@ -43,3 +44,14 @@ def check_password(password: str, *, username: str = "") -> None:
     name = username.strip().lower()
     if name and name in lowered:
         raise WeakPassword("the password must not contain the username")
+
+
+def generate_password(*, username: str = "") -> str:
+    """Return a random password that follows the policy (16 URL-safe characters), for an admin to hand on."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        try:
+            check_password(password, username=username)
+        except WeakPassword:  # a random name inside it: vanishingly rare, so just draw again
+            continue
+        return password

@@ -7,7 +7,7 @@ import functools
 import hmac
 import secrets
 
-from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup, escape
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -34,6 +34,8 @@ SESSION_TOKEN = "sid"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Endpoints reachable without a login.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health", "readyz"})
+# While an admin's reset stands (must_change_password), only these answer: choosing a new password, logging out.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"account.password", "auth.login", "auth.logout"})
 # Public endpoints that never look at the user: they answer even when the database does not.
 USERLESS_ENDPOINTS = frozenset({"static", "health", "readyz"})
 # The errors that may mean the database is down, locked, read-only or full (db.unavailable_reason decides).
@@ -127,6 +129,15 @@ def _load_user_and_guard() -> object | None:
             # A redirect would swap the login page into a fragment; ask htmx to navigate.
             return "", 401, {"HX-Redirect": url_for("auth.login")}
         return redirect(url_for("auth.login", next=_here()))
+    if (
+        g.user is not None
+        and g.user.must_change_password
+        and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
+    ):
+        flash("An admin reset your password: choose a new one before going on.", "error")
+        if is_htmx():
+            return "", 204, {"HX-Redirect": url_for("account.password")}
+        return redirect(url_for("account.password"), code=303)
     _check_csrf()
     return None
 
@@ -170,6 +181,7 @@ def exact_text(text: str) -> Markup:
 def init_app(app: Flask) -> None:
     """Register the blueprints, the login guard, CSRF checks, headers and error pages."""
     from annotator.web import (
+        account,
         accuracy,
         admin,
         annotate,
@@ -203,6 +215,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(queue.bp)
     app.register_blueprint(flags.bp)
     app.register_blueprint(feedback.bp)
+    app.register_blueprint(account.bp)
     admin.register(app)
     api.register(app)
     app.add_template_filter(exact_text, "exact")
