@@ -26,9 +26,10 @@ Nothing is asserted.
 
     .venv/bin/python bench/api_reads.py [--articles 10000] [--requests 1000] [--workers 1] [--postgres [URL]]
 
-SQLite in a temporary folder by default; --postgres uses the database named by
-URL (default postgresql://postgres@127.0.0.1:5432/test_bench), dropping and
-re-creating its public schema before and after. Only 127.0.0.1 is accepted.
+SQLite in a temporary folder by default; --postgres also measures PostgreSQL, in
+a database of its own created on the server of URL (default
+postgresql://postgres@127.0.0.1:5432/test) and dropped after. Only 127.0.0.1
+is accepted.
 """
 
 from __future__ import annotations
@@ -39,12 +40,15 @@ import http.client
 import json
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -52,23 +56,17 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the checkout's annotator, whatever is installed
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench folder is no package
 
-from curation import (  # noqa: E402
-    CORPUS_SPANS,
-    DEFAULT_POSTGRES_URL,
-    _paragraphs,
-    loadavg,
-    make_text,
-    postgres_database,
-    sqlite_database,
-)
+from curation import CORPUS_SPANS, _paragraphs, loadavg, make_text, sqlite_database  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.engine import Engine  # noqa: E402
+from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from annotator.db import make_engine, normalize_url, upgrade  # noqa: E402
 from annotator.models import AnnotationState, Article, Prediction, Span, User, utcnow  # noqa: E402
 from annotator.services.api_tokens import create_token  # noqa: E402
 from annotator.services.users import create_user  # noqa: E402
 
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PAGE = 100
 KINDS = (
     "baseline: GET /healthz",
@@ -89,10 +87,12 @@ def fill(engine: Engine, articles: int) -> dict:
     stamps = {"created_at": now, "updated_at": now}
     external_ids, spans_written = [], 0
     with engine.begin() as connection:
-        connection.execute(
-            insert(User.__table__),
-            [{"id": 1, "username": "ann", "password_hash": "!", "role": "annotator", "created_at": now}],
-        )
+        # No explicit id: PostgreSQL's sequence must hand out the next user's.
+        ann = connection.execute(
+            insert(User.__table__)
+            .values(username="ann", password_hash="!", role="annotator", created_at=now)
+            .returning(User.__table__.c.id)
+        ).scalar_one()
         for first in range(0, articles, 1000):
             rows, spans, states, predictions = [], [], [], []
             for number in range(first + 1, min(articles, first + 1000) + 1):
@@ -129,14 +129,14 @@ def fill(engine: Engine, articles: int) -> dict:
                             **s,
                             "article_id": number,
                             "origin": "annotator",
-                            "owner_id": 1,
+                            "owner_id": ann,
                             "source": None,
                             **stamps,
                         }
                         for s in base
                     ]
                     states.append(
-                        {"article_id": number, "user_id": 1, "status": "accepted", "version": 1, **stamps}
+                        {"article_id": number, "user_id": ann, "status": "accepted", "version": 1, **stamps}
                     )
                 if number % 10 == 0:
                     pushed = base[::2]
@@ -176,6 +176,28 @@ def reviewer_token(engine: Engine) -> str:
         _, secret = create_token(session, user, "bench")
         session.commit()
     return secret
+
+
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[tuple[Engine, str]]:
+    """Yield a database of its own on the server of ``server_url``, created for this run and dropped after."""
+    url = make_url(normalize_url(server_url))
+    if url.host != "127.0.0.1":
+        sys.exit(f"refusing to benchmark on {url.host}: only 127.0.0.1 is allowed")
+    name = f"api_reads_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    database_url = url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        yield engine, database_url
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 # --- the server --------------------------------------------------------------------------------
