@@ -53,6 +53,13 @@ def list_articles(query: ArticleListQuery):
     `next_after` as `after`, or follow `next`, until it is null. Annotators
     see only their own status and may name only themselves as `annotator`
     (403 otherwise); reviewers and admins see every annotator's status.
+
+    `status` filters on one annotator's status (an article never opened is
+    `todo` for them): an annotator's own; for reviewers and admins,
+    `annotator`'s, or without `annotator` anyone's, where `todo` means that
+    nobody has taken the article further. `has_gold` filters on gold as
+    exports take it: stored gold, or the one accepted version of an article
+    that needs one annotator.
     """
     try:
         page = list_page(
