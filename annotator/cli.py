@@ -594,8 +594,8 @@ def _dev_fraction(_ctx, _param, value: str | None) -> float:
     "--origin",
     default="gold",
     show_default=True,
-    help="Whose spans: gold (each article's gold), model, annotator:NAME, or annotators (every accepted "
-    "version, each under its annotator's name; JSONL only).",
+    help="Whose spans: gold (each article's gold), model (model:SOURCE: one source's predictions), "
+    "annotator:NAME, or annotators (every accepted version, each under its annotator's name; JSONL only).",
 )
 @click.option(
     "--format",
@@ -672,7 +672,7 @@ def _export_to_stdout(session, origin: str, format_: str, skip_misaligned: bool)
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
         summary = export_to(
             session,
-            parse_origin(session, origin, every_annotator=True),
+            parse_origin(session, origin, every_annotator=True, model_sources=True),
             {"all": spool},
             format_=format_,
             skip_misaligned=skip_misaligned,
@@ -705,7 +705,7 @@ def _labels(_ctx, _param, values: tuple[str, ...]) -> tuple[str, ...]:
     default="gold",
     show_default=True,
     metavar="SOURCE",
-    help="The gold: a .jsonl file in the gold format, or an origin (gold, model, annotator:NAME).",
+    help="The gold: a .jsonl file in the gold format, or an origin (gold, model, model:SOURCE, annotator:NAME).",
 )
 @click.option(
     "--pred",

@@ -426,3 +426,25 @@ class AuditEvent(SQLModel, table=True):
     # What was acted on, such as "user:ann", "article:helmand/1", "setting:merge_strategy".
     target: str | None = Field(default=None, max_length=300)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Prediction(SQLModel, table=True):
+    """That a named source (a model pushed through the API) predicted an article: its spans, possibly none.
+
+    The spans themselves are ``model`` spans whose ``source`` is ``api:NAME``;
+    this row records the prediction even when it found nothing, so that
+    ``model:NAME`` scores an article it left empty as all missed rather than
+    leaving it out. Pushing again replaces the row's spans and time.
+    """
+
+    __tablename__ = "prediction"
+
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE", primary_key=True)
+    # The source's name, without the "api:" of its spans' ``source``.
+    source: str = Field(max_length=100, primary_key=True)
+    spans: int = 0
+    pushed_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    pushed_at: datetime = Field(default_factory=utcnow)
+
+    # "The articles of source NAME" is one range scan.
+    __table_args__ = (Index("ix_prediction_source_article", "source", "article_id"),)

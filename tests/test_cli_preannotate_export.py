@@ -99,7 +99,8 @@ def test_export_annotator_spans_of_one_user(runner, db_session, tmp_path):
     ("origin", "message"),
     [
         ("annotator:nobody", "no user named 'nobody'"),
-        ("everyone", "origin must be gold, model, annotator:NAME or annotators"),
+        ("everyone", "origin must be gold, model, model:SOURCE, annotator:NAME or annotators"),
+        ("model:nobody", "no predictions from source 'nobody'"),
     ],
 )
 def test_export_rejects_bad_origin_and_writes_no_file(runner, tmp_path, origin, message):

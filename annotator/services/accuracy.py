@@ -1,9 +1,10 @@
 """The Accuracy page's data: one database origin scored against another, and each article's errors.
 
-Only origins in the database are offered (gold, model, annotator:NAME): a web
-form never names a file or a pipeline. Reviewers and admins may compare any of
-them; an annotator only the model and their own version, never gold or
-another annotator's work. An error is a predicted span with no
+Only origins in the database are offered (gold, model, model:SOURCE for each
+source that pushed predictions, annotator:NAME): a web form never names a file
+or a pipeline. Reviewers and admins may compare any of them; an annotator only
+the model (any of its sources) and their own version, never gold (unless the
+project lets annotators see it) or another annotator's work. An error is a predicted span with no
 strict match in gold (a false positive) or a gold span with no strict match
 among the predictions (a false negative); a wrong label is both.
 """
@@ -22,11 +23,12 @@ from annotator.services.evaluate import (
     BadSource,
     Evaluation,
     SchemeScore,
-    evaluate,
+    evaluate_read,
     match_documents,
     read_source,
 )
 from annotator.services.gold import Selection
+from annotator.services.origins import PREANNOTATOR, model_sources
 from annotator.services.settings import load_settings
 from annotator.services.users import list_users
 
@@ -89,8 +91,16 @@ class AccuracyReport:
         ]
 
 
+def _model_choices(session: Session) -> list[str]:
+    """Return ``model``, then, once a source pushed predictions, each source and the pre-annotator alone."""
+    sources = model_sources(session)
+    if not sources:
+        return [Origin.MODEL.value]
+    return [Origin.MODEL.value] + [f"{Origin.MODEL.value}:{name}" for name in [*sources, PREANNOTATOR]]
+
+
 def _all_sources(session: Session) -> list[str]:
-    return [Origin.GOLD.value, Origin.MODEL.value] + [
+    return [Origin.GOLD.value, *_model_choices(session)] + [
         f"{Origin.ANNOTATOR.value}:{user.username}" for user in list_users(session)
     ]
 
@@ -99,7 +109,7 @@ def source_choices(session: Session, viewer: User) -> list[str]:
     """Return the origins ``viewer`` may compare: all of them for reviewers; for annotators the model and
     their own version, and gold when the project lets annotators see it."""
     if viewer.role == Role.ANNOTATOR.value:
-        own = [f"{Origin.ANNOTATOR.value}:{viewer.username}", Origin.MODEL.value]
+        own = [f"{Origin.ANNOTATOR.value}:{viewer.username}", *_model_choices(session)]
         return own + [Origin.GOLD.value] if load_settings(session).annotators_see_gold else own
     return _all_sources(session)
 
@@ -128,17 +138,15 @@ def accuracy_report(
                 f"Annotators may compare only the model and their own version: choose {' or '.join(allowed)}."
             )
         raise BadSource(
-            f"Unknown {name} source {value!r}: choose gold, model or annotator:NAME of an existing user."
+            f"Unknown {name} source {value!r}: choose gold, model, model:SOURCE of a source that pushed "
+            "predictions, or annotator:NAME of an existing user."
         )
     if label and label not in LABELS:
         raise BadSource(f"Unknown label {label!r}: choose one of {', '.join(LABELS)}, or all labels.")
     selection = Selection(gold)
     gold_documents = read_source(session, gold, selection=selection)
     predicted = read_source(session, pred)
-    evaluation = evaluate(gold_documents, predicted)
-    evaluation.gold, evaluation.pred = gold, pred
-    evaluation.waiting_for_adjudication = selection.waiting_for_adjudication
-    evaluation.waiting_for_annotators = selection.waiting_for_annotators
+    evaluation = evaluate_read(gold_documents, predicted, gold=gold, pred=pred, selection=selection)
     report = AccuracyReport(gold, pred, label, evaluation)
     pairs, _, _ = match_documents(gold_documents, predicted)
     for gold_document, predicted_document in pairs:

@@ -45,6 +45,7 @@ from annotator.errors import NotFound
 from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS
 from annotator.models import AnnotationState, Article, Origin, Span, Status, User
 from annotator.services.evaluate import CasualtyAttributes, Evaluation, SchemeScore, score
+from annotator.services.origins import preannotator_spans
 
 CHUNK_SIZE = 500
 # The nervaluate scheme behind each of our two names.
@@ -763,6 +764,8 @@ def _read_chunk(
             .where(
                 Span.article_id.in_(preannotated),
                 Span.origin == Origin.MODEL.value,
+                # The pre-annotator, which working copies start from; not predictions pushed since.
+                preannotator_spans(Span.source),
                 Span.label.in_(labels),
             )
             .order_by(Span.article_id, Span.start, Span.end)

@@ -41,7 +41,7 @@ from typing import Any
 from sqlmodel import Session
 
 from annotator.errors import AnnotatorError
-from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS, attribute_errors
+from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS, attribute_errors, spans_errors
 from annotator.models import Origin
 from annotator.services.gold import Document, Selection, iter_documents
 from annotator.services.origins import parse_origin
@@ -588,13 +588,16 @@ def evaluate(
 
 def is_origin(source: str) -> bool:
     """Return whether ``source`` names an origin in the database rather than a file or a pipeline."""
-    return source in (Origin.GOLD, Origin.MODEL) or source.startswith(f"{Origin.ANNOTATOR.value}:")
+    return source in (Origin.GOLD, Origin.MODEL) or source.startswith(
+        (f"{Origin.ANNOTATOR.value}:", f"{Origin.MODEL.value}:")
+    )
 
 
 def read_source(
     session: Session | None, source: str, *, selection: Selection | None = None
 ) -> list[Document]:
-    """Return the documents of a JSONL file in the gold format or of an origin (gold, model, annotator:NAME).
+    """Return the documents of a JSONL file in the gold format or of an origin (gold, model, model:SOURCE,
+    annotator:NAME).
 
     ``selection``, for an origin, is filled in with what the read left out.
     """
@@ -606,7 +609,7 @@ def read_source(
         from annotator.errors import NotFound
 
         try:
-            owner = parse_origin(session, source)
+            owner = parse_origin(session, source, model_sources=True)
         except (ValueError, NotFound) as error:
             raise BadSource(str(error)) from error
         return list(iter_documents(session, owner, selection=selection))
@@ -626,7 +629,7 @@ def read_jsonl(path: Path) -> list[Document]:
 
     if not path.is_file():
         raise BadSource(
-            f"{path}: no such file (a source is a .jsonl file, gold, model, annotator:NAME or pipeline:NAME)"
+            f"{path}: no such file (a source is a .jsonl file, gold, model, model:SOURCE, annotator:NAME or pipeline:NAME)"
         )
     if path.suffix.lower() != ".jsonl":
         raise BadSource(f"{path}: expected a .jsonl file in the gold format")
@@ -775,14 +778,12 @@ def evaluate_sources(
     """Score the source ``pred`` against the source ``gold``.
 
     A source is a JSONL file in the gold format, an origin in the database
-    (gold, model, annotator:NAME) or, for ``pred`` only, pipeline:NAME_OR_PATH
+    (gold, model, model:SOURCE, annotator:NAME) or, for ``pred`` only, pipeline:NAME_OR_PATH
     (that spaCy pipeline run on the gold texts; ``nlp``, when given, is used
     instead of loading it). Raises BadSource when a source cannot be read.
     """
     labels = tuple(labels)
-    unknown = [label for label in labels if label not in LABELS]
-    if unknown or not labels:
-        raise BadSource(f"labels must be among {', '.join(LABELS)}, not {', '.join(unknown) or 'none'}")
+    check_labels(labels)
     selection = Selection(gold)
     gold_documents = read_source(session, gold, selection=selection)
     if pred.startswith(PIPELINE_PREFIX):
@@ -791,8 +792,138 @@ def evaluate_sources(
         predicted = predict_documents(gold_documents, nlp)
     else:
         predicted = read_source(session, pred)
+    return evaluate_read(gold_documents, predicted, gold=gold, pred=pred, labels=labels, selection=selection)
+
+
+def check_labels(labels: Sequence[str]) -> None:
+    """Raise BadSource unless ``labels`` is a non-empty choice among the labels."""
+    unknown = [label for label in labels if label not in LABELS]
+    if unknown or not labels:
+        raise BadSource(f"labels must be among {', '.join(LABELS)}, not {', '.join(unknown) or 'none'}")
+
+
+def evaluate_read(
+    gold_documents: list[Document],
+    predicted: list[Document],
+    *,
+    gold: str,
+    pred: str,
+    labels: Iterable[str] = LABELS,
+    selection: Selection | None = None,
+) -> Evaluation:
+    """Score documents already read, naming their sources ``gold`` and ``pred`` in the report.
+
+    ``selection`` is what reading the gold origin left out (articles waiting for
+    adjudication or annotators); None for gold that was not read from the database.
+    """
     evaluation = evaluate(gold_documents, predicted, labels=labels)
     evaluation.gold, evaluation.pred = gold, pred
-    evaluation.waiting_for_adjudication = selection.waiting_for_adjudication
-    evaluation.waiting_for_annotators = selection.waiting_for_annotators
+    if selection is not None:
+        evaluation.waiting_for_adjudication = selection.waiting_for_adjudication
+        evaluation.waiting_for_annotators = selection.waiting_for_annotators
     return evaluation
+
+
+# --- sources sent over HTTP ------------------------------------------------------------------------
+
+# Problems an inline source's error lists, at most; the rest are counted.
+MAX_LISTED_PROBLEMS = 20
+
+
+def evaluate_over_http(
+    session: Session,
+    gold: str | list[dict[str, Any]],
+    pred: str | list[dict[str, Any]],
+    *,
+    labels: Iterable[str] = LABELS,
+) -> Evaluation:
+    """Score ``pred`` against ``gold``, each an origin of the database or a list of inline documents.
+
+    An inline document is ``{"id", "text", "spans"}`` in the gold format
+    (spans may overlap). A file path or a pipeline is refused with BadSource:
+    a request must not read the server's files, nor load and run code.
+    """
+    labels = tuple(labels)
+    check_labels(labels)
+    sides = {}
+    for side, source in (("gold", gold), ("pred", pred)):
+        if isinstance(source, str):
+            _check_http_origin(side, source)
+        else:
+            sides[side] = _inline_documents(side, source)
+    if not sides:
+        return evaluate_sources(session, gold, pred, labels=labels)
+    selection = None
+    if "gold" in sides:
+        gold_documents = sides["gold"]
+    else:
+        selection = Selection(gold)
+        gold_documents = read_source(session, gold, selection=selection)
+    predicted = sides["pred"] if "pred" in sides else read_source(session, pred)
+    return evaluate_read(
+        gold_documents,
+        predicted,
+        gold=gold if isinstance(gold, str) else _inline_name(gold),
+        pred=pred if isinstance(pred, str) else _inline_name(pred),
+        labels=labels,
+        selection=selection,
+    )
+
+
+def _inline_name(documents: list) -> str:
+    return f"inline ({_plural(len(documents), 'document')})"
+
+
+def _check_http_origin(side: str, source: str) -> None:
+    if source.startswith(PIPELINE_PREFIX):
+        raise BadSource(
+            f"{side}: {source!r} is a pipeline; over HTTP a source is never one, as running it would load "
+            "code on the server. Run `annotator evaluate --pred pipeline:...` on the command line, or send "
+            "the pipeline's output inline."
+        )
+    if not is_origin(source):
+        raise BadSource(
+            f"{side}: {source!r} is no origin; over HTTP a source is gold, model, model:SOURCE, "
+            'annotator:NAME or {"documents": [...]} sent inline, never a file on the server.'
+        )
+
+
+def _inline_documents(side: str, documents: list[dict[str, Any]]) -> list[Document]:
+    """Return inline documents checked as an evaluation file is, or raise BadSource listing every problem."""
+    problems: list[str] = []
+    found = []
+    for index, item in enumerate(documents):
+        where = f"{side}.documents[{index}]"
+        raw_id, text, spans = item.get("id"), item.get("text"), item.get("spans") or []
+        external_id = (
+            str(raw_id).strip() if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else ""
+        )
+        if not external_id or len(external_id) > MAX_ID_LENGTH:
+            problems.append(f"{where}: id must be a non-empty string of at most {MAX_ID_LENGTH} characters")
+        if not isinstance(text, str) or not text.strip():
+            problems.append(f"{where}: text must be a non-empty string")
+            continue
+        errors = spans_errors(text, spans, allow_overlaps=True)
+        problems.extend(f"{where}: {error}" for error in errors)
+        if not errors:
+            found.append(
+                Document(
+                    external_id,
+                    text,
+                    [
+                        {
+                            "start": s["start"],
+                            "end": s["end"],
+                            "label": s["label"],
+                            "attrs": s.get("attrs") or {},
+                        }
+                        for s in spans
+                    ],
+                )
+            )
+    if problems:
+        shown = problems[:MAX_LISTED_PROBLEMS]
+        if len(problems) > MAX_LISTED_PROBLEMS:
+            shown.append(f"... and {len(problems) - MAX_LISTED_PROBLEMS} more problems")
+        raise BadSource("\n".join(shown))
+    return found

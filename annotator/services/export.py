@@ -164,7 +164,7 @@ def export(
     seed: int = 0,
     skip_misaligned: bool = False,
 ) -> ExportSummary:
-    """Export the documents of ``origin`` (gold, model or annotator:NAME) to ``output``.
+    """Export the documents of ``origin`` (gold, model, model:SOURCE or annotator:NAME) to ``output``.
 
     Without ``dev``, ``output`` is the file written (its folder created if needed). With ``dev`` (a fraction
     between 0 and 1), ``output`` is a folder, created if needed, that receives
@@ -177,7 +177,7 @@ def export(
         raise ValueError(f"format must be one of {', '.join(WRITERS)}, not {format_!r}")
     if not 0 <= dev < 1:
         raise ValueError(f"the dev fraction must be at least 0 and below 1, not {dev}")
-    owner = parse_origin(session, origin, every_annotator=True)
+    owner = parse_origin(session, origin, every_annotator=True, model_sources=True)
     _check_annotators_export(owner, format_, split=bool(dev))
     if dev:
         output.mkdir(parents=True, exist_ok=True)

@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import exists, func, or_
 from sqlmodel import Session, select
 
-from annotator.models import AnnotationState, Article, Origin, Span, Status, User
+from annotator.models import AnnotationState, Article, Origin, Prediction, Span, Status, User
 from annotator.services.gold_revisions import articles_with_revisions, has_revision_condition
-from annotator.services.origins import ALL_ANNOTATORS, SpanOwner
+from annotator.services.origins import ALL_ANNOTATORS, PREANNOTATOR, SpanOwner, model_source_condition
 from annotator.services.settings import ProjectSettings, load_settings
 
 CHUNK_SIZE = 500
@@ -130,7 +130,8 @@ def iter_documents(
     """Yield the documents of ``owner`` in article order, reading ``chunk_size`` articles per round.
 
     ``gold`` yields each article's gold (see the module docstring); ``model``
-    every pre-annotated article, spans or not; ``annotator:NAME`` every article
+    every pre-annotated or predicted article, spans or not (``model:NAME``:
+    every article that source predicted); ``annotator:NAME`` every article
     that user has a version of; ``annotators`` every accepted version of every
     annotator, each under its annotator's name. ``selection``, when given, is
     filled in as documents are yielded.
@@ -207,8 +208,13 @@ def document_ids(
 def _has_version(owner: SpanOwner):
     """Return the condition on Article that it may have a version of ``owner``."""
     if owner.origin == Origin.MODEL:
-        # A pre-annotated article belongs in a model export even when the model found nothing.
-        return Article.preannotated_with.is_not(None)
+        # A pre-annotated (or predicted) article belongs in a model export even when the model found nothing.
+        pushed = exists().where(Prediction.article_id == Article.id)
+        if owner.source is None:
+            return or_(Article.preannotated_with.is_not(None), pushed)
+        if owner.source == PREANNOTATOR:
+            return Article.preannotated_with.is_not(None)
+        return pushed.where(Prediction.source == owner.source)
     if owner.origin == Origin.GOLD:
         return or_(
             has_revision_condition(),
@@ -262,6 +268,9 @@ def _origin_chunk(
     query = select(*_SPAN_COLUMNS).where(Span.article_id.in_(article_ids), Span.origin == owner.origin)
     if owner.owner_id is not None:
         query = query.where(Span.owner_id == owner.owner_id)
+    source = model_source_condition(owner, Span.source)
+    if source is not None:
+        query = query.where(source)
     found = _span_dicts(session.exec(query.order_by(Span.article_id, Span.start, Span.end)))
     return {article_id: found.get(article_id, []) for article_id in article_ids}
 
@@ -359,3 +368,30 @@ def _accepted_versions(session: Session, selection: Selection, chunk_size: int) 
                 selection.spans += len(version)
                 yield Document(external_id, text, version, meta or {}, article_id, annotator=username)
         last_id = rows[-1][0]
+
+
+# Where an article's gold stands, as ``gold_of`` says it.
+GOLD_STORED = "stored"
+GOLD_ACCEPTED = "accepted"
+GOLD_WAITING_FOR_ADJUDICATION = "waiting_for_adjudication"
+GOLD_NONE = "none"
+
+
+def gold_of(
+    session: Session, article_id: int, *, settings: ProjectSettings | None = None
+) -> tuple[list[dict[str, Any]] | None, str]:
+    """Return one article's gold spans as ``iter_documents`` decides them, and where they come from.
+
+    The second value is GOLD_STORED (a gold revision), GOLD_ACCEPTED (the one
+    accepted version), GOLD_WAITING_FOR_ADJUDICATION (two or more accepted
+    versions, no gold yet: the spans are None) or GOLD_NONE (no gold yet).
+    """
+    settings = settings or load_settings(session)
+    selection = Selection(Origin.GOLD.value)
+    found = _gold_chunk(session, SpanOwner(Origin.GOLD.value), [article_id], selection, settings=settings)
+    spans = found[article_id]
+    if spans is WAITING_FOR_ADJUDICATION:
+        return None, GOLD_WAITING_FOR_ADJUDICATION
+    if spans is WAITING_FOR_ANNOTATORS:
+        return None, GOLD_NONE
+    return spans, GOLD_STORED if selection.from_stored_gold else GOLD_ACCEPTED

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from annotator.models import Article, Origin, Span, utcnow
 from annotator.services import version_counts
+from annotator.services.origins import preannotator_spans
 
 # How many skipped articles a summary names; the others are only counted.
 MAX_LISTED = 10
@@ -190,7 +191,14 @@ def preannotate(
         ]
         ids = list(spans_by_article)
         if ids:
-            session.execute(delete(Span).where(Span.article_id.in_(ids), Span.origin == Origin.MODEL.value))
+            # Predictions pushed through the API under a source name are another model's: kept.
+            session.execute(
+                delete(Span).where(
+                    Span.article_id.in_(ids),
+                    Span.origin == Origin.MODEL.value,
+                    preannotator_spans(Span.source),
+                )
+            )
             if rows:
                 session.execute(insert(Span), rows)
             session.execute(update(Article).where(Article.id.in_(ids)).values(preannotated_with=version))

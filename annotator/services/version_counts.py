@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from annotator.models import AnnotationState, Article, GoldRevision, Origin, Span, Status, VersionCount
+from annotator.services.origins import preannotator_spans
 
 _STATES = AnnotationState.__table__
 _SPANS = Span.__table__
@@ -94,11 +95,13 @@ def _accepted(session: Session, article_ids: Iterable[int]) -> list[tuple[int, i
 def _spans(session: Session, article_ids: Iterable[int], origin: str) -> dict[int, dict]:
     """Return article id -> owner (None for model and gold) -> span keys."""
     found: dict[int, dict] = defaultdict(lambda: defaultdict(set))
-    for article_id, owner, start, end, label in session.execute(
-        select(_SPANS.c.article_id, _SPANS.c.owner_id, _SPANS.c.start, _SPANS.c.end, _SPANS.c.label).where(
-            _SPANS.c.article_id.in_(list(article_ids)), _SPANS.c.origin == origin
-        )
-    ):
+    query = select(
+        _SPANS.c.article_id, _SPANS.c.owner_id, _SPANS.c.start, _SPANS.c.end, _SPANS.c.label
+    ).where(_SPANS.c.article_id.in_(list(article_ids)), _SPANS.c.origin == origin)
+    if origin == Origin.MODEL.value:
+        # "The model" here is the pipeline, keyed by its version: pushed predictions are not counted.
+        query = query.where(preannotator_spans(_SPANS.c.source))
+    for article_id, owner, start, end, label in session.execute(query):
         found[article_id][owner].add((start, end, label))
     return found
 

@@ -44,6 +44,7 @@ from annotator.services.assignment import (
     take,
 )
 from annotator.services.chunks import Chunk, chunks
+from annotator.services.origins import preannotator_spans
 from annotator.services.settings import ProjectSettings, load_settings
 from annotator.services.spans import copy_model_spans
 
@@ -154,7 +155,12 @@ def _spans_statement(*, model: bool):
         columns.id, columns.start, columns.end, columns.label, columns.attrs, columns.source
     ).where(columns.article_id == bindparam("article_id"))
     if model:
-        statement = statement.where(columns.origin == Origin.MODEL.value, columns.owner_id.is_(None))
+        # The pre-annotator's spans, which a working copy starts from (pushed predictions may overlap).
+        statement = statement.where(
+            columns.origin == Origin.MODEL.value,
+            columns.owner_id.is_(None),
+            preannotator_spans(columns.source),
+        )
     else:
         statement = statement.where(
             columns.origin == Origin.ANNOTATOR.value, columns.owner_id == bindparam("owner_id")

@@ -205,7 +205,8 @@ def test_origins_in_the_database_are_sources(session, tmp_path):
     [
         ("pipeline:en_core_web_sm", "gold", "cannot be the gold"),
         ("gold", "annotator:nobody", "no user named 'nobody'"),
-        ("gold", "annotator:", "origin must be gold, model or annotator:NAME"),
+        ("gold", "annotator:", "origin must be gold, model, model:SOURCE or annotator:NAME"),
+        ("gold", "model:nobody", "no predictions from source 'nobody'"),
     ],
 )
 def test_bad_sources_are_refused(session, gold, pred, message):

@@ -34,6 +34,18 @@ class StreamingFlaskPlugin(FlaskPlugin):
             return resp, None
         return super().validate_response(resp, resp_model, skip_validation, force_resp_serialize)
 
+    def parse_path(self, route, path_parameter_descriptions):
+        """spectree's, except that a parameter of the app's own converters (external_id) is a string.
+
+        spectree knows werkzeug's converters only, and leaves others without a
+        schema, which makes the document invalid.
+        """
+        path, parameters = super().parse_path(route, path_parameter_descriptions)
+        for parameter in parameters:
+            if parameter.get("schema") is None:
+                parameter["schema"] = {"type": "string"}
+        return path, parameters
+
 
 def _problem(error: dict[str, Any]) -> str:
     where = ".".join(str(part) for part in error.get("loc", ()) if part != "__root__")
