@@ -6,7 +6,10 @@ each) as one JSONL file, logs in as an admin and posts the file to
 proxy receives it: the time is the worker's (reading the multipart body,
 checking every record, writing, committing), without the network.
 
-    .venv/bin/python bench/upload.py [--n 20000]
+    .venv/bin/python bench/upload.py [--n 20000] [--corpus FILE.jsonl]
+
+With --corpus (a file bench/import.py's generator wrote, say), nothing is
+generated, so the peak RSS printed is the upload's own (plus the app's).
 
 PostgreSQL: the server named by ANNOTATOR_BENCH_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/test), in a database of its own that is
@@ -70,15 +73,20 @@ def timed_upload(database_url: str, corpus: Path) -> tuple[float, int, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="articles to generate (default 20000)")
+    parser.add_argument("--corpus", type=Path, help="upload this JSONL file instead of generating one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="annotator-bench-") as folder:
         folder = Path(folder)
-        corpus = folder / "corpus.jsonl"
-        records = bench_import.write_corpus(corpus, args.n)
-        spans = sum(len(record["spans"]) for record in records)
-        del records
+        corpus = args.corpus or folder / "corpus.jsonl"
+        if args.corpus is None:
+            records = bench_import.write_corpus(corpus, args.n)
+            del records
         megabytes = corpus.stat().st_size / 2**20
-        print(f"{args.n} articles, {spans} spans, {megabytes:.1f} MiB of JSONL, uploaded as one file")
+        articles = sum(1 for line in corpus.open(encoding="utf-8") if line.strip())
+        print(f"{articles} articles, {megabytes:.1f} MiB of JSONL, uploaded as one file")
+        print(
+            f"  peak RSS before the upload: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+        )
         backends = [("SQLite", lambda: _sqlite(folder))]
         postgres = bench_import.postgres_databases(
             os.environ.get("ANNOTATOR_BENCH_POSTGRES_URL", bench_import.DEFAULT_POSTGRES_URL)

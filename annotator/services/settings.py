@@ -186,6 +186,12 @@ DEFINITIONS: dict[str, _Definition] = {
         _whole(1, 100_000),
         "the largest upload the import page and POST /api/v1/articles accept, in MiB (every other "
         "request keeps ANNOTATOR_MAX_REQUEST_MB); bigger files go through `annotator import`",
+        explain=(
+            "The largest upload, in MiB, that the Import page and POST /api/v1/articles accept; every "
+            "other request keeps the ANNOTATOR_MAX_REQUEST_MB limit. The import runs inside the request: "
+            "gunicorn's --timeout and the proxy's body size limit must allow an upload this large. "
+            "Bigger files import faster with `annotator import` on the server."
+        ),
     ),
 }
 
