@@ -20,6 +20,7 @@ def test_config_show_lists_every_setting_with_its_default(runner):
         "claim_timeout": "24h",
         "annotators_see_gold": "no",
         "merge_strategy": "unanimous",
+        "upload_limit_mb": "200",
     }
 
 
@@ -32,6 +33,7 @@ def test_config_show_lists_every_setting_with_its_default(runner):
         ("claim_timeout", "90m", "1.5h"),
         ("annotators_see_gold", "yes", "yes"),
         ("merge_strategy", "Majority", "majority"),
+        ("upload_limit_mb", " 500 ", "500"),
     ],
 )
 def test_config_set_stores_a_setting(runner, db_session, key, value, shown):
@@ -53,6 +55,7 @@ def test_config_set_stores_a_setting(runner, db_session, key, value, shown):
         (["claim_timeout", "soon"], "claim_timeout must be a duration such as 24h, 90m or 2d"),
         (["preannotate_overlap", "maybe"], "preannotate_overlap must be yes or no"),
         (["merge_strategy", "vote"], "merge_strategy must be unanimous or majority, not 'vote'"),
+        (["upload_limit_mb", "0"], "upload_limit_mb must be a whole number from 1 to 100000, not '0'"),
     ],
 )
 def test_config_set_refuses_a_bad_value_in_one_line(runner, db_session, args, message):

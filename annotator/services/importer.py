@@ -5,6 +5,10 @@ the records with the database (one query per thousand ids), then write all
 new articles and spans in bulk and commit once. Any problem anywhere stops
 the import before anything is written, and all problems found are reported
 together, each with its file and line.
+
+Every import is recorded as an ``ImportBatch`` (the command line, an upload in
+the browser, or the API), in the same transaction as its articles, which
+point at the batch that created them; and as an audit event.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from itertools import islice
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert
@@ -25,8 +29,8 @@ from sqlmodel import Session, select
 
 from annotator.errors import BadImport, NotFound
 from annotator.labels import spans_errors
-from annotator.models import Article, GoldAction, GoldRevision, Origin, Span, utcnow
-from annotator.services import version_counts
+from annotator.models import Article, GoldAction, GoldRevision, ImportBatch, Origin, Span, User, utcnow
+from annotator.services import audit, version_counts
 from annotator.services.gold_revisions import snapshot
 from annotator.services.origins import SpanOwner, parse_origin
 
@@ -57,6 +61,18 @@ class ImportSummary:
     records: int = 0
     # Articles whose gold this import changed (each got a new gold revision).
     gold_revisions: int = 0
+    # Of the ``unchanged`` records, those that added spans (or a first gold) to an article
+    # stored before; their text and metadata stay as they were.
+    updated: int = 0
+    # The ImportBatch this import is recorded as.
+    batch_id: int | None = None
+
+    def counts(self) -> dict[str, int]:
+        """Return the counts an import batch keeps: records new, updated, unchanged; spans; files."""
+        counts = asdict(self)
+        del counts["batch_id"], counts["rejected"]
+        counts["unchanged"] = self.unchanged - self.updated
+        return counts
 
     def describe(self) -> str:
         line = (
@@ -72,11 +88,11 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _parse_origin(session: Session, value: str) -> SpanOwner:
+def _parse_origin(session: Session, value: str, *, where: str = "--origin") -> SpanOwner:
     try:
         return parse_origin(session, value)
     except (ValueError, NotFound) as error:
-        raise BadImport("--origin", None, str(error)) from error
+        raise BadImport(where, None, str(error)) from error
 
 
 # --- read: files -> records ----------------------------------------------------
@@ -86,7 +102,8 @@ def _parse_origin(session: Session, value: str) -> SpanOwner:
 class Record:
     """One article read from a file, checked on its own."""
 
-    path: Path
+    # The file as problems name it: its path, or the name it was uploaded under.
+    path: Path | str
     line: int | None
     external_id: str
     text: str
@@ -102,7 +119,7 @@ class Record:
 
 
 class Problem(NamedTuple):
-    path: Path
+    path: Path | str
     line: int | None
     message: str
 
@@ -117,7 +134,7 @@ class Problems:
 
     found: list[Problem] = field(default_factory=list)
 
-    def add(self, path: Path, line: int | None, message: str) -> None:
+    def add(self, path: Path | str, line: int | None, message: str) -> None:
         self.found.append(Problem(path, line, message))
 
     def __bool__(self) -> bool:
@@ -135,11 +152,12 @@ class Problems:
         return BadImport(str(first.path), first.line, "\n".join(lines))
 
 
-def files_in(path: Path, problems: Problems) -> list[Path]:
+def files_in(path: Path, problems: Problems, *, name: str | None = None) -> list[Path]:
     """Return the files to read for one path given: itself, or the importable files in a folder.
 
     Inside folders, files with other extensions and hidden files are skipped; a
-    file named directly must have a known extension.
+    file named directly must have a known extension. ``name`` is how problems
+    name ``path`` (an upload's own name, not its temporary file).
     """
     if path.is_dir():
         found = sorted(
@@ -152,52 +170,61 @@ def files_in(path: Path, problems: Problems) -> list[Path]:
         if not found:
             problems.add(path, None, "the folder holds no .txt, .jsonl or .csv files")
         return found
+    shown = path if name is None else name
     if not path.exists() and not path.is_symlink():
-        problems.add(path, None, "no such file or folder")
+        problems.add(shown, None, "no such file or folder")
     elif path.suffix.lower() not in SUFFIXES:
-        problems.add(path, None, f"unknown file type {path.suffix!r} (expected .txt, .jsonl or .csv)")
+        problems.add(shown, None, f"unknown file type {path.suffix!r} (expected .txt, .jsonl or .csv)")
     else:
         return [path]
     return []
 
 
 def read_file(
-    path: Path, problems: Problems, *, allow_overlaps: bool = False, keep_provenance: bool = False
+    path: Path,
+    problems: Problems,
+    *,
+    allow_overlaps: bool = False,
+    keep_provenance: bool = False,
+    name: str | None = None,
 ) -> list[Record]:
     """Return the records of one file, adding whatever is wrong to ``problems``.
 
     ``allow_overlaps`` accepts overlapping spans (evaluation reads an
     extractor's output so); an import never stores them. ``keep_provenance``
     (gold imports) checks and keeps a JSONL span's ``provenance``; otherwise it
-    is dropped unread.
+    is dropped unread. ``name`` is the file's name in problems and records, and
+    a .txt file's id comes from it: an upload keeps the name it was sent with.
     """
+    shown = path if name is None else name
     try:
         data = path.read_bytes()
     except OSError as error:
-        problems.add(path, None, f"cannot read the file: {error.strerror or error}")
+        problems.add(shown, None, f"cannot read the file: {error.strerror or error}")
         return []
     suffix = path.suffix.lower()
     found_before = len(problems)
     # A byte order mark is no part of a JSONL or CSV record; in a .txt file it is
     # text like any other, and offsets count it.
-    text = _decode(path, data, problems, encoding="utf-8" if suffix == ".txt" else "utf-8-sig")
+    text = _decode(shown, data, problems, encoding="utf-8" if suffix == ".txt" else "utf-8-sig")
     if text is None:
         return []
     if suffix == ".txt":
-        record = _make_record(path, None, path.stem, text, {}, None, problems)
+        stem = path.stem if name is None else PurePath(name).stem
+        record = _make_record(shown, None, stem, text, {}, None, problems)
         return [record] if record else []
     if suffix == ".jsonl":
         records = _read_jsonl(
-            path, text, problems, allow_overlaps=allow_overlaps, keep_provenance=keep_provenance
+            shown, text, problems, allow_overlaps=allow_overlaps, keep_provenance=keep_provenance
         )
     else:
-        records = _read_csv(path, text, problems)
+        records = _read_csv(shown, text, problems)
     if not records and len(problems) == found_before:
-        problems.add(path, None, "the file holds no articles")
+        problems.add(shown, None, "the file holds no articles")
     return records
 
 
-def _decode(path: Path, data: bytes, problems: Problems, *, encoding: str) -> str | None:
+def _decode(path: Path | str, data: bytes, problems: Problems, *, encoding: str) -> str | None:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as error:
@@ -238,7 +265,7 @@ def _jsonl_metadata(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_jsonl(
-    path: Path, text: str, problems: Problems, *, allow_overlaps: bool, keep_provenance: bool
+    path: Path | str, text: str, problems: Problems, *, allow_overlaps: bool, keep_provenance: bool
 ) -> list[Record]:
     records = []
     # Split on "\n" only: str.splitlines() would also split at U+2028 inside a string.
@@ -253,33 +280,46 @@ def _read_jsonl(
         except ValueError as error:  # NaN or Infinity, which JSON does not have
             problems.add(path, number, f"malformed JSON: {error}")
             continue
-        if not isinstance(item, dict):
-            problems.add(path, number, f"expected a JSON object, not {_json_type(item)}")
-            continue
-        missing = [name for name in ("id", "text") if name not in item]
-        if missing:
-            problems.add(path, number, f"missing {' and '.join(repr(name) for name in missing)}")
-            continue
-        meta = _jsonl_metadata(item)
-        if not _is_encodable(meta):
-            problems.add(
-                path, number, "a metadata field holds an unpaired surrogate escape (not valid Unicode)"
-            )
-            continue
-        record = _make_record(
-            path,
-            number,
-            item["id"],
-            item["text"],
-            meta,
-            item.get("spans"),
-            problems,
-            allow_overlaps=allow_overlaps,
-            keep_provenance=keep_provenance,
+        record = _record_from_item(
+            path, number, item, problems, allow_overlaps=allow_overlaps, keep_provenance=keep_provenance
         )
         if record:
             records.append(record)
     return records
+
+
+def _record_from_item(
+    path: Path | str,
+    line: int | None,
+    item: Any,
+    problems: Problems,
+    *,
+    allow_overlaps: bool = False,
+    keep_provenance: bool = False,
+) -> Record | None:
+    """Check one parsed JSONL record (a line, or an item the API was sent); return it, or None after adding problems."""
+    if not isinstance(item, dict):
+        problems.add(path, line, f"expected a JSON object, not {_json_type(item)}")
+        return None
+    missing = [name for name in ("id", "text") if name not in item]
+    if missing:
+        problems.add(path, line, f"missing {' and '.join(repr(name) for name in missing)}")
+        return None
+    meta = _jsonl_metadata(item)
+    if not _is_encodable(meta):
+        problems.add(path, line, "a metadata field holds an unpaired surrogate escape (not valid Unicode)")
+        return None
+    return _make_record(
+        path,
+        line,
+        item["id"],
+        item["text"],
+        meta,
+        item.get("spans"),
+        problems,
+        allow_overlaps=allow_overlaps,
+        keep_provenance=keep_provenance,
+    )
 
 
 def _reject_constant(name: str) -> Any:
@@ -299,7 +339,7 @@ def _is_encodable(value: Any) -> bool:
     return True
 
 
-def _read_csv(path: Path, text: str, problems: Problems) -> list[Record]:
+def _read_csv(path: Path | str, text: str, problems: Problems) -> list[Record]:
     # The csv module refuses fields over 131,072 characters, far below
     # MAX_TEXT_LENGTH, which _make_record checks with a clearer message. No field
     # is longer than the file, which is in memory already. The limit is
@@ -347,7 +387,7 @@ def _read_csv(path: Path, text: str, problems: Problems) -> list[Record]:
 
 
 def _make_record(
-    path: Path,
+    path: Path | str,
     line: int | None,
     raw_id: Any,
     text: Any,
@@ -570,8 +610,18 @@ class Plan:
     gold_changes: list[_Known]
 
 
-def plan(session: Session, records: list[Record], owner: SpanOwner, problems: Problems) -> Plan:
-    """Decide per record whether its article is new, which of its spans to add, and which gold changes."""
+def plan(
+    session: Session,
+    records: list[Record],
+    owner: SpanOwner,
+    problems: Problems,
+    *,
+    gold_source: str | None = None,
+) -> Plan:
+    """Decide per record whether its article is new, which of its spans to add, and which gold changes.
+
+    ``gold_source`` is what new gold revisions name as their source; by default, each record's file.
+    """
     is_gold = owner.origin == Origin.GOLD.value
     stored = _stored_articles(session, {record.external_id for record in records})
     with_spans = {
@@ -621,7 +671,7 @@ def plan(session: Session, records: list[Record], owner: SpanOwner, problems: Pr
         if is_gold and record.has_spans and (spans or not article.gold_revision):
             # New gold spans, or a first gold that may mark nothing: a new revision.
             article.gold_changed = True
-            article.gold_source = str(record.path)
+            article.gold_source = gold_source or str(record.path)
         planned.append(_Planned(record, new, article.article_id, spans))
     return Plan(planned, [article for article in known.values() if article.gold_changed])
 
@@ -639,12 +689,20 @@ def write(
     owner: SpanOwner,
     summary: ImportSummary,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    batch_id: int | None = None,
 ) -> None:
-    """Insert the planned articles, spans and gold revisions in batches and commit once."""
+    """Insert the planned articles (as created by ``batch_id``), spans and gold revisions in batches.
+
+    The caller commits.
+    """
     article_table = Article.__table__
     now = utcnow()
     inserted_ids: dict[str, int] = {}
     done = 0
+    # Stored articles whose gold this import changes, spans added or not (a first gold may mark nothing).
+    gold_changed = {article.external_id for article in planned.gold_changes if article.article_id is not None}
+    updated: set[str] = set()
     for batch in _chunks(planned.records):
         rows = [
             {
@@ -653,6 +711,7 @@ def write(
                 "content_hash": item.record.content_hash,
                 "meta": item.record.meta,
                 "imported_at": now,
+                "import_batch_id": batch_id,
             }
             for item in batch
             if item.new
@@ -683,6 +742,12 @@ def write(
             session.execute(insert(Span.__table__), rows_with_keys)
         summary.new += len(rows)
         summary.unchanged += len(batch) - len(rows)
+        for item in batch:
+            external_id = item.record.external_id
+            stored_before = item.article_id is not None and external_id not in updated
+            if stored_before and (item.spans or external_id in gold_changed):
+                updated.add(external_id)
+                summary.updated += 1
         summary.spans_added += len(span_rows)
         done += len(batch)
         if progress:
@@ -704,7 +769,6 @@ def write(
         )
         summary.gold_revisions += len(batch)
     _count_changed(session, planned, owner, inserted_ids)
-    session.commit()
 
 
 def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -733,6 +797,9 @@ def import_paths(
     *,
     origin: str = "gold",
     progress: Callable[[int, int], None] | None = None,
+    channel: str = "cli",
+    actor: User | None = None,
+    names: Mapping[Path, str] | None = None,
 ) -> ImportSummary:
     """Import the articles (and spans) of ``paths`` and commit; on any problem raise BadImport, writing nothing.
 
@@ -742,28 +809,145 @@ def import_paths(
     most ``MAX_TEXT_LENGTH`` characters long. Articles
     already stored with the same text are left as they are (metadata
     included), and spans they already have are not added again.
+
+    The import is recorded as an ImportBatch of ``channel`` ("cli" or
+    "upload") made by ``actor`` (None: the command line), with an audit
+    event. ``names`` gives the name a file is shown under, in problems, the
+    batch and gold revisions (an upload's own name, not its temporary file);
+    a .txt file's id comes from that name.
     """
-    owner = _parse_origin(session, origin)
+    names = names or {}
+    owner = _parse_origin(session, origin, where="--origin" if channel == "cli" else "origin")
     problems = Problems()
-    files: list[Path] = []
+    files: list[str] = []
     records: list[Record] = []
     for path in paths:
-        for each in files_in(path, problems):
-            files.append(each)
-            records.extend(read_file(each, problems, keep_provenance=owner.origin == Origin.GOLD.value))
+        for each in files_in(path, problems, name=names.get(path)):
+            name = names.get(each)
+            files.append(str(each) if name is None else name)
+            records.extend(
+                read_file(each, problems, keep_provenance=owner.origin == Origin.GOLD.value, name=name)
+            )
+    return _store(
+        session,
+        records,
+        problems,
+        owner,
+        files=files,
+        origin=origin,
+        channel=channel,
+        actor=actor,
+        progress=progress,
+    )
+
+
+# Where an API import's records are, in its problems: the index in the request's "articles".
+API_RECORD = "articles[{index}]"
+
+
+def import_records(
+    session: Session,
+    items: Sequence[Any],
+    *,
+    origin: str = "gold",
+    actor: User | None = None,
+    source: str = "API",
+) -> ImportSummary:
+    """Import JSONL records sent to the API and commit; on any problem raise BadImport, writing nothing.
+
+    Each item is checked as a JSONL line is (``id``, ``text``, optional
+    ``spans`` in the gold format, other fields metadata), and problems name it
+    ``articles[INDEX]``. ``source`` is what the batch lists as its file and
+    new gold revisions as their source.
+    """
+    owner = _parse_origin(session, origin, where="origin")
+    keep_provenance = owner.origin == Origin.GOLD.value
+    problems = Problems()
+    records = []
+    for index, item in enumerate(items):
+        where = API_RECORD.format(index=index)
+        if not _is_strict_json(item):
+            problems.add(where, None, "holds NaN or Infinity, which JSON does not have")
+            continue
+        record = _record_from_item(where, None, item, problems, keep_provenance=keep_provenance)
+        if record:
+            records.append(record)
+    if not items:
+        problems.add("articles", None, "the list holds no articles")
+    return _store(
+        session,
+        records,
+        problems,
+        owner,
+        files=[source],
+        origin=origin,
+        channel="api",
+        actor=actor,
+        gold_source=source,
+    )
+
+
+def _is_strict_json(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _store(
+    session: Session,
+    records: list[Record],
+    problems: Problems,
+    owner: SpanOwner,
+    *,
+    files: list[str],
+    origin: str,
+    channel: str,
+    actor: User | None,
+    progress: Callable[[int, int], None] | None = None,
+    gold_source: str | None = None,
+) -> ImportSummary:
+    """Plan the checked records; write them with their batch and audit event in one transaction, or raise."""
     if progress:
         progress(0, len(records))
-    planned = plan(session, records, owner, problems)
+    planned = plan(session, records, owner, problems, gold_source=gold_source)
     if problems:
         session.rollback()
         raise problems.error()
     summary = ImportSummary(files=len(files), records=len(records))
     try:
-        write(session, planned, owner, summary, progress)
+        batch = ImportBatch(
+            channel=channel, origin=origin, files=files, user_id=actor.id if actor is not None else None
+        )
+        session.add(batch)
+        session.flush()
+        summary.batch_id = batch.id
+        write(session, planned, owner, summary, progress, batch_id=batch.id)
+        batch.summary = summary.counts()
+        audit.record(
+            session,
+            actor,
+            f"import.{channel}",
+            f"import:{batch.id}",
+            batch=batch.id,
+            origin=origin,
+            # A folder may hold thousands of files: the batch lists them all, the event the first few.
+            file_names=files[:MAX_PROBLEMS],
+            **batch.summary,
+        )
+        session.commit()
     except IntegrityError as error:
         # Validation passed, so another import stored one of these ids meanwhile.
         session.rollback()
         raise BadImport(
-            str(files[0]), None, "another import stored some of these articles meanwhile; run this one again"
+            files[0] if files else "articles",
+            None,
+            "another import stored some of these articles meanwhile; run this one again",
         ) from error
     return summary
+
+
+def problem_lines(error: BadImport) -> list[str]:
+    """Return a failed import's problems, one ``file:line: problem`` each (as many as the error lists)."""
+    return str(error).split("\n")

@@ -39,6 +39,8 @@ class ProjectSettings:
     annotators_see_gold: bool = False
     # How the curation view pre-fills a draft gold: "unanimous" or "majority" (services/curation_merge).
     merge_strategy: str = "unanimous"
+    # The largest upload the import page (and POST /api/v1/articles) accepts, in MiB.
+    upload_limit_mb: int = 200
 
     def required(self, article_id: int) -> int:
         """Return how many annotators the article gets: N for the overlap share, else one."""
@@ -179,6 +181,17 @@ DEFINITIONS: dict[str, _Definition] = {
             "become candidates the reviewer accepts or rejects. Applies to adjudications opened from now on."
         ),
         choices=("unanimous", "majority"),
+    ),
+    "upload_limit_mb": _Definition(
+        _whole(1, 100_000),
+        "the largest upload the import page and POST /api/v1/articles accept, in MiB (every other "
+        "request keeps ANNOTATOR_MAX_REQUEST_MB); bigger files go through `annotator import`",
+        explain=(
+            "The largest upload, in MiB, that the Import page and POST /api/v1/articles accept; every "
+            "other request keeps the ANNOTATOR_MAX_REQUEST_MB limit. The import runs inside the request: "
+            "gunicorn's --timeout and the proxy's body size limit must allow an upload this large. "
+            "Bigger files import faster with `annotator import` on the server."
+        ),
     ),
 }
 
