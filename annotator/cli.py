@@ -603,7 +603,7 @@ def _dev_fraction(_ctx, _param, value: str | None) -> float:
     type=click.Choice(["spacy", "jsonl", "conll", "csv"]),
     default="jsonl",
     show_default=True,
-    help="spacy: DocBin; jsonl: gold format with Prodigy fields; conll: CoNLL-2003 IOB; "
+    help="spacy: a folder of DocBin shards; jsonl: gold format with Prodigy fields; conll: CoNLL-2003 IOB; "
     "csv: one row per CASUALTY span.",
 )
 @click.option(
@@ -611,7 +611,7 @@ def _dev_fraction(_ctx, _param, value: str | None) -> float:
     "--output",
     type=click.Path(writable=True, path_type=Path),
     required=True,
-    help="File to write ('-' for standard output); a folder with --split.",
+    help="File to write ('-' for standard output); for spacy, the folder of shards; a folder with --split.",
 )
 @click.option(
     "--split",
@@ -629,18 +629,24 @@ def _dev_fraction(_ctx, _param, value: str | None) -> float:
 )
 @with_database
 def export(origin: str, format_: str, output: Path, dev: float, seed: int, skip_misaligned: bool) -> None:
-    """Export the spans of one origin as a spaCy DocBin, JSONL, CoNLL or casualty CSV.
+    """Export the spans of one origin as spaCy DocBin shards, JSONL, CoNLL or casualty CSV.
 
     Gold is, per article, its gold spans, else the version of the one
     annotator who accepted it; articles without gold are left out and
     counted. Nothing is written when a span does not align with spaCy's
     tokens (unless --skip-misaligned).
+
+    A spacy export is a folder of DocBin shards (000.spacy, 001.spacy...; at
+    most 10,000 documents each), which `spacy train` reads as one corpus when
+    given the folder (--paths.train DIR); with --split, DIR/train and
+    DIR/dev. It replaces an earlier export's folder, never a folder holding
+    other files.
     """
-    from annotator.services.export import ExportRefused
+    from annotator.services.export import ExportRefused, record_export
     from annotator.services.export import export as run_export
 
     if str(output) == "-" and (dev or format_ == "spacy"):
-        raise click.BadParameter("write a DocBin or a --split export to a file, not '-'", param_hint="-o")
+        raise click.BadParameter("write a DocBin or a --split export to a folder, not '-'", param_hint="-o")
     with session_scope(get_engine()) as session:
         try:
             if str(output) == "-":
@@ -661,6 +667,7 @@ def export(origin: str, format_: str, output: Path, dev: float, seed: int, skip_
             raise click.ClickException(
                 f"cannot write {error.filename or output}: {error.strerror or error}"
             ) from error
+        record_export(session, None, "export.cli", summary, output=str(output), dev=dev, seed=seed)
     click.echo(summary.describe(), err=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import pytest
 
@@ -32,10 +33,13 @@ def test_export_writes_each_format_and_counts_what_it_left_out(runner, db_sessio
     out = tmp_path / f"gold.{format_}"
     result = runner.invoke(main, ["export", "--format", format_, "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert f"Wrote 1 article with gold to {out}." in result.stderr
+    # A DocBin export is a folder of shards.
+    shown = f"{out}{os.sep}" if format_ == "spacy" else str(out)
+    assert f"Wrote 1 article with gold to {shown}." in result.stderr
     assert "Left out 1 article without gold." in result.stderr
     if format_ == "spacy":
-        [document] = read_docbin(out.read_bytes())
+        assert sorted(path.name for path in out.iterdir()) == ["000.spacy"]
+        [document] = read_docbin((out / "000.spacy").read_bytes())
         assert [(span["start"], span["label"], span["attrs"]) for span in document.spans] == [
             (0, "ACTOR", {}),
             (24, "CASUALTY", NINE),
@@ -202,3 +206,105 @@ def test_gold_with_provenance_imports_and_exports_back_unchanged(runner, db_sess
     assert "0 spans added" in result.output
     assert runner.invoke(main, ["export", "-o", str(again)]).exit_code == 0
     assert again.read_bytes() == first.read_bytes()
+
+
+# --- DocBin shards ---------------------------------------------------------------------
+
+
+def shard_ids(folder):
+    """Return each shard's name and the ids of its documents."""
+    return [
+        (path.name, [document.id for document in read_docbin(path.read_bytes())])
+        for path in sorted(folder.iterdir())
+    ]
+
+
+def test_a_docbin_export_is_a_folder_of_shards_that_spacy_reads_as_one_corpus(
+    runner, db_session, tmp_path, monkeypatch
+):
+    import spacy
+    from spacy.training import Corpus
+
+    monkeypatch.setattr("annotator.services.formats.SHARD_SIZE", 2)
+    for index in range(5):
+        add_gold(db_session, f"g{index}", text=f"{TEXT} {index}")
+    out = tmp_path / "corpus"
+    result = runner.invoke(main, ["export", "--format", "spacy", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert shard_ids(out) == [
+        ("000.spacy", ["g0", "g1"]),
+        ("001.spacy", ["g2", "g3"]),
+        ("002.spacy", ["g4"]),
+    ]
+    examples = list(Corpus(out)(spacy.blank("en")))
+    assert sorted(example.reference.user_data["id"] for example in examples) == [f"g{i}" for i in range(5)]
+    assert all(len(example.reference.ents) == 3 for example in examples)
+
+
+def test_a_split_docbin_export_writes_train_and_dev_shard_folders(runner, db_session, tmp_path):
+    for index in range(10):
+        add_gold(db_session, f"g{index}", text=f"{TEXT} {index}")
+    out = tmp_path / "corpus"
+    result = runner.invoke(main, ["export", "--format", "spacy", "-o", str(out), "--split", "dev=0.2"])
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in out.iterdir()) == ["dev", "train"]
+    [(_, train)] = shard_ids(out / "train")
+    [(_, dev)] = shard_ids(out / "dev")
+    assert len(train) == 8 and len(dev) == 2
+    assert sorted(train + dev) == sorted(f"g{index}" for index in range(10))
+    assert f"8 articles to {out / 'train'}{os.sep}, 2 articles to {out / 'dev'}{os.sep}." in result.stderr
+
+
+def test_a_docbin_export_replaces_an_earlier_exports_folder_or_file(runner, db_session, tmp_path):
+    add_gold(db_session, "g1")
+    out = tmp_path / "corpus"
+    out.mkdir()
+    (out / "000.spacy").write_bytes(b"old")
+    (out / "007.spacy").write_bytes(b"stale shard of a bigger export")
+    assert runner.invoke(main, ["export", "--format", "spacy", "-o", str(out)]).exit_code == 0
+    assert shard_ids(out) == [("000.spacy", ["g1"])]
+    # A file from before shards existed (one DocBin) gives way to the folder too.
+    single = tmp_path / "gold.spacy"
+    single.write_bytes(b"one DocBin")
+    assert runner.invoke(main, ["export", "--format", "spacy", "-o", str(single)]).exit_code == 0
+    assert shard_ids(single) == [("000.spacy", ["g1"])]
+    # Nothing is left behind: no temporary folder, no old folder moved aside.
+    assert sorted(path.name for path in tmp_path.iterdir() if not path.name.startswith("test.sqlite3")) == [
+        "corpus",
+        "gold.spacy",
+    ]
+
+
+def test_a_docbin_export_never_replaces_a_folder_holding_other_files(runner, db_session, tmp_path):
+    add_gold(db_session, "g1")
+    out = tmp_path / "project"
+    out.mkdir()
+    (out / "config.cfg").write_text("[nlp]\n")
+    result = runner.invoke(main, ["export", "--format", "spacy", "-o", str(out)])
+    assert result.exit_code == 1
+    assert "holding other files than .spacy shards" in result.output
+    assert [path.name for path in out.iterdir()] == ["config.cfg"]
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+def test_a_refused_docbin_export_leaves_no_folder(runner, db_session, tmp_path):
+    bad = make_article(db_session, external_id="bad", text="Bashar Assads forces.")
+    make_span(db_session, bad, start=0, end=12, label="ACTOR")
+    out = tmp_path / "exports" / "corpus"
+    result = runner.invoke(main, ["export", "--format", "spacy", "-o", str(out)])
+    assert result.exit_code == 1
+    assert list(out.parent.iterdir()) == []
+
+
+def test_the_command_line_export_is_in_the_audit_log(runner, db_session, tmp_path):
+    from annotator.services.audit import COMMAND_LINE, list_events
+
+    add_gold(db_session, "g1")
+    make_article(db_session, external_id="no-gold", text="Nothing here.")
+    out = tmp_path / "gold.csv"
+    assert runner.invoke(main, ["export", "--format", "csv", "-o", str(out)]).exit_code == 0
+    [event] = list_events(db_session, action="export.").events
+    assert (event.action, event.actor_name, event.target) == ("export.cli", COMMAND_LINE, "gold")
+    assert event.details["format"] == "csv"
+    assert (event.details["written"], event.details["left_out"]) == ({"all": 1}, 1)
+    assert event.details["output"] == str(out)

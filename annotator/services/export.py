@@ -7,24 +7,31 @@ tokens the export is refused, listing every such span, and no file is left
 behind; ``skip_misaligned`` leaves out whole articles holding such spans
 instead (never single spans, which would teach a model that the text there
 is no entity).
+
+A ``spacy`` export is a folder of DocBin shards (``formats.DocBinShards``),
+which ``spacy train`` reads as one corpus; the other formats are one file.
+``export_stream`` sends the same bytes over HTTP.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlmodel import Session
 
 from annotator.errors import AnnotatorError
+from annotator.models import User
+from annotator.services import audit
 from annotator.services.formats import SUFFIXES, WRITERS, SpanProblem, make_doc
-from annotator.services.gold import Selection, document_ids, iter_documents
+from annotator.services.gold import Document, Selection, document_ids, iter_documents
 from annotator.services.origins import ALL_ANNOTATORS, SpanOwner, parse_origin
 
 ALL = "all"  # the one part of an export without a split
@@ -113,9 +120,13 @@ def export_to(
     dev_ids: set[int] | None = None,
     skip_misaligned: bool = False,
     origin: str | None = None,
+    make_writer: Callable[[Any], Any] | None = None,
 ) -> ExportSummary:
     """Write the documents of ``owner`` to ``outputs`` ("all", or "train" and "dev" with ``dev_ids``).
 
+    An output is a text or binary file, or for ``spacy`` anything with
+    ``add(name, data)`` receiving the shards. ``make_writer`` replaces the
+    format's writer class (``export_stream`` counts bytes with it).
     Raises ExportRefused, after reading everything, when a span cannot be
     aligned and ``skip_misaligned`` is not set; the outputs then hold part of
     the export and the caller discards them.
@@ -123,7 +134,8 @@ def export_to(
     _check_annotators_export(owner, format_, split=dev_ids is not None)
     selection = Selection(owner.origin)
     summary = ExportSummary(origin or owner.origin, format_, selection)
-    writers = {part: WRITERS[format_](out) for part, out in outputs.items()}
+    make_writer = make_writer or WRITERS[format_]
+    writers = {part: make_writer(out) for part, out in outputs.items()}
     summary.written = dict.fromkeys(outputs, 0)
     refusing = False
     for document in iter_documents(session, owner, selection=selection):
@@ -135,7 +147,7 @@ def export_to(
             continue
         if refusing:
             continue
-        part = ALL if dev_ids is None else ("dev" if document.article_id in dev_ids else "train")
+        part = part_of(document, dev_ids)
         writers[part].write(document, doc)
         summary.written[part] += 1
         summary.spans += len(doc.ents)
@@ -144,6 +156,21 @@ def export_to(
     for writer in writers.values():
         writer.finish()
     return summary
+
+
+def part_of(document: Document, dev_ids: set[int] | None) -> str:
+    """Return the part a document is written to: "all" without a split, else "train" or "dev"."""
+    if dev_ids is None:
+        return ALL
+    return "dev" if document.article_id in dev_ids else "train"
+
+
+def check_request(format_: str, dev: float) -> None:
+    """Raise ValueError for a format or dev fraction no export has."""
+    if format_ not in WRITERS:
+        raise ValueError(f"format must be one of {', '.join(WRITERS)}, not {format_!r}")
+    if not 0 <= dev < 1:
+        raise ValueError(f"the dev fraction must be at least 0 and below 1, not {dev}")
 
 
 def _check_annotators_export(owner: SpanOwner, format_: str, *, split: bool) -> None:
@@ -166,30 +193,39 @@ def export(
 ) -> ExportSummary:
     """Export the documents of ``origin`` (gold, model, model:SOURCE or annotator:NAME) to ``output``.
 
-    Without ``dev``, ``output`` is the file written (its folder created if needed). With ``dev`` (a fraction
-    between 0 and 1), ``output`` is a folder, created if needed, that receives
-    ``train`` and ``dev`` files named with the format's suffix (``train.spacy``,
-    ``dev.spacy``). Files appear only when the whole export succeeded.
+    Without ``dev``, ``output`` is the file written (its folder created if
+    needed); for ``spacy`` it is the folder of DocBin shards (``000.spacy``,
+    ``001.spacy``...). With ``dev`` (a fraction between 0 and 1), ``output``
+    is a folder, created if needed, that receives ``train`` and ``dev`` files
+    named with the format's suffix (``train.jsonl``, ``dev.jsonl``), or for
+    ``spacy`` the shard folders ``train`` and ``dev``. Files and shard folders
+    appear only when the whole export succeeded; a shard folder replaces an
+    earlier export's, never a folder holding anything but ``.spacy`` files.
     Raises ValueError or NotFound for a bad origin, ExportRefused for spans
     that do not align.
     """
-    if format_ not in WRITERS:
-        raise ValueError(f"format must be one of {', '.join(WRITERS)}, not {format_!r}")
-    if not 0 <= dev < 1:
-        raise ValueError(f"the dev fraction must be at least 0 and below 1, not {dev}")
+    check_request(format_, dev)
     owner = parse_origin(session, origin, every_annotator=True, model_sources=True)
     _check_annotators_export(owner, format_, split=bool(dev))
+    sharded = getattr(WRITERS[format_], "sharded", False)
+    suffix = "" if sharded else SUFFIXES[format_]
     if dev:
         output.mkdir(parents=True, exist_ok=True)
-        paths = {part: output / f"{part}{SUFFIXES[format_]}" for part in ("train", "dev")}
+        paths = {part: output / f"{part}{suffix}" for part in ("train", "dev")}
         dev_ids = split_ids(document_ids(session, owner), dev, seed=seed)
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         paths = {ALL: output}
         dev_ids = None
+    if sharded:
+        for path in paths.values():
+            _check_replaceable(path)
     binary = WRITERS[format_].binary
     with ExitStack() as stack:
-        outputs = {part: stack.enter_context(_atomic(path, binary=binary)) for part, path in paths.items()}
+        outputs = {
+            part: stack.enter_context(_atomic_folder(path) if sharded else _atomic(path, binary=binary))
+            for part, path in paths.items()
+        }
         summary = export_to(
             session,
             owner,
@@ -199,8 +235,34 @@ def export(
             skip_misaligned=skip_misaligned,
             origin=origin,
         )
-    summary.paths = {part: str(path) for part, path in paths.items()}
+    # A trailing separator says that a DocBin export is a folder.
+    summary.paths = {part: str(path) + (os.sep if sharded else "") for part, path in paths.items()}
     return summary
+
+
+def record_export(
+    session: Session, actor: User | None, action: str, summary: ExportSummary, **details: Any
+) -> None:
+    """Record an export in the audit log, with what it wrote and left out, and commit.
+
+    ``action`` is ``export.cli``, ``export.download`` or ``export.api``; ``actor`` None is the command line.
+    """
+    selection = summary.selection
+    audit.record(
+        session,
+        actor,
+        action,
+        summary.origin,
+        format=summary.format,
+        written=dict(summary.written),
+        spans=summary.spans,
+        left_out=selection.left_out,
+        waiting_for_adjudication=len(selection.waiting_for_adjudication),
+        waiting_for_annotators=len(selection.waiting_for_annotators),
+        skipped_misaligned=len(summary.skipped),
+        **details,
+    )
+    session.commit()
 
 
 @contextmanager
@@ -216,6 +278,54 @@ def _atomic(path: Path, *, binary: bool) -> Iterator[IO]:
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
+        raise
+
+
+class ShardFolder:
+    """Write each DocBin shard a DocBinShards writer hands on as a file in ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def add(self, name: str, data: bytes) -> None:
+        (self.path / name).write_bytes(data)
+
+
+def _check_replaceable(path: Path) -> None:
+    """Refuse to replace a folder that holds anything but an earlier export's DocBin shards."""
+    if path.is_dir() and any(
+        not (each.is_file() and each.suffix == ".spacy") or each.name.startswith(".")
+        for each in path.iterdir()
+    ):
+        raise ValueError(
+            f"{path} is a folder holding other files than .spacy shards: choose a new folder for the "
+            "DocBin shards (an earlier export's folder is replaced)"
+        )
+
+
+@contextmanager
+def _atomic_folder(path: Path) -> Iterator[ShardFolder]:
+    """Yield a folder for shards that replaces ``path`` (a file, or an earlier export's folder) on success."""
+    temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        yield ShardFolder(temporary)
+        mask = _umask()
+        for each in temporary.iterdir():
+            os.chmod(each, 0o666 & ~mask)
+        os.chmod(temporary, 0o777 & ~mask)
+        _check_replaceable(path)
+        if path.is_dir():
+            # A folder cannot be replaced in one rename: move the old one aside first.
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
+            os.replace(path, old / path.name)
+            os.replace(temporary, path)
+            shutil.rmtree(old)
+        else:
+            if path.exists() or path.is_symlink():
+                path.unlink()
+            os.replace(temporary, path)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
         raise
 
 

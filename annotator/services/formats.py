@@ -8,9 +8,11 @@ whitespace token, or overlaps another is reported as a SpanProblem and its
 document is not written: it is never dropped from the document or moved to
 the nearest tokens.
 
-In a DocBin, ``doc.user_data["id"]`` holds the article's id and the
-casualty attributes sit where ``Span._.attrs`` keeps them, so
-``read_docbin`` gets back exactly what was exported.
+A DocBin export is a folder of shards (``000.spacy``, ``001.spacy``...),
+which ``spacy train`` reads as one corpus. In each, ``doc.user_data["id"]``
+holds the article's id and the casualty attributes sit where
+``Span._.attrs`` keeps them, so ``read_docbin`` gets back exactly what was
+exported.
 
 Sentences (CoNLL and CSV) come from spaCy's rule-based ``sentencizer`` with
 two additions: a line break starts a new sentence (headlines and datelines
@@ -38,6 +40,16 @@ from annotator.services.gold import Document
 # ``ent._.attrs`` reads it back once annotator.nlp is imported.
 ATTRS_KEY = "._."
 ID_KEY = "id"
+# A DocBin shard holds at most this many documents...
+SHARD_SIZE = 10_000
+# ... and at most this many tokens, unless one document alone has more.
+SHARD_TOKENS = 1_000_000
+# What a DocBin stores of each token besides its text and whitespace (always stored): the
+# norms the tokenizer's exceptions set ("Aug." -> "August") and the entities. The blank
+# tokenizer sets nothing else, and each attribute costs 8 bytes per token while a shard is
+# built (spaCy's default list has 13, the others all empty here); the docs read back are
+# the same as with the default list.
+DOCBIN_ATTRS = ("NORM", "ENT_IOB", "ENT_TYPE")
 DOCSTART = "-DOCSTART- -X- O O"
 CSV_COLUMNS = (
     "article_id",
@@ -152,22 +164,70 @@ def set_sentences(doc) -> None:
 # --- writers: each takes (document, doc) pairs, then finish() ------------------------
 
 
-class DocBinWriter:
-    """Collect docs into one DocBin (with user data, so casualty attributes travel), written at the end."""
+class DocBinShards:
+    """Collect docs into DocBins (with user data, so casualty attributes travel), handing on each full one.
+
+    A shard closes at ``SHARD_SIZE`` documents or ``SHARD_TOKENS`` tokens,
+    whichever comes first: building a DocBin holds every token of it in memory
+    several times over, so the token bound keeps that memory the same however
+    long the articles are. ``out.add(name, data)`` receives each shard as it
+    closes, named ``000.spacy``, ``001.spacy``...; an export with no document
+    still gets one (empty) shard, so that its folder is never empty.
+    """
 
     binary = True
+    sharded = True
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self, out, *, shard_size: int | None = None, shard_tokens: int | None = None) -> None:
+        self.out = out
+        self.shard_size = shard_size or SHARD_SIZE
+        self.shard_tokens = shard_tokens or SHARD_TOKENS
+        self.shards = 0
+        self._start()
+
+    def _start(self) -> None:
         from spacy.tokens import DocBin
 
-        self.out = out
-        self.docbin = DocBin(store_user_data=True)
+        self.docbin = DocBin(attrs=DOCBIN_ATTRS, store_user_data=True)
+        self.tokens = 0
 
     def write(self, document: Document, doc) -> None:
+        if len(self.docbin) and (
+            len(self.docbin) >= self.shard_size or self.tokens + len(doc) > self.shard_tokens
+        ):
+            self._close_shard()
         self.docbin.add(doc)
+        self.tokens += len(doc)
 
     def finish(self) -> None:
-        self.out.write(self.docbin.to_bytes())
+        if len(self.docbin) or not self.shards:
+            self._close_shard()
+
+    def _close_shard(self) -> None:
+        data = self.docbin.to_bytes()
+        self._start()
+        self.out.add(shard_name(self.shards), data)
+        self.shards += 1
+
+
+def shard_name(number: int) -> str:
+    """Return the file name of a DocBin shard: ``000.spacy`` for the first."""
+    return f"{number:03d}.spacy"
+
+
+class ShardList:
+    """Keep the shards a DocBinShards writer hands on, in order, as (name, bytes) pairs."""
+
+    def __init__(self) -> None:
+        self.shards: list[tuple[str, bytes]] = []
+
+    def add(self, name: str, data: bytes) -> None:
+        self.shards.append((name, data))
+
+    def take(self) -> list[tuple[str, bytes]]:
+        """Return the shards added since the last call, and forget them."""
+        taken, self.shards = self.shards, []
+        return taken
 
 
 class JsonlWriter:
@@ -311,7 +371,7 @@ class CsvWriter:
         pass
 
 
-WRITERS = {"spacy": DocBinWriter, "jsonl": JsonlWriter, "conll": ConllWriter, "csv": CsvWriter}
+WRITERS = {"spacy": DocBinShards, "jsonl": JsonlWriter, "conll": ConllWriter, "csv": CsvWriter}
 SUFFIXES = {"spacy": ".spacy", "jsonl": ".jsonl", "conll": ".conll", "csv": ".csv"}
 
 
@@ -319,7 +379,7 @@ SUFFIXES = {"spacy": ".spacy", "jsonl": ".jsonl", "conll": ".conll", "csv": ".cs
 
 
 def read_docbin(data: bytes) -> list[Document]:
-    """Return the documents of a DocBin written by DocBinWriter (spans from ``doc.ents``)."""
+    """Return the documents of one DocBin shard written by DocBinShards (spans from ``doc.ents``)."""
     from spacy.tokens import DocBin
 
     documents = []

@@ -19,8 +19,9 @@ from annotator.services.formats import (
     DOCSTART,
     ConllWriter,
     CsvWriter,
-    DocBinWriter,
+    DocBinShards,
     JsonlWriter,
+    ShardList,
     blank_pipeline,
     conll_spans,
     make_doc,
@@ -99,11 +100,16 @@ def documents(draw, *, id_=None) -> Document:
 
 
 def write(writer_class, pairs):
-    out = io.BytesIO() if writer_class.binary else io.StringIO()
+    """Return what the writer wrote; for DocBin shards, the one shard's bytes."""
+    out = ShardList() if writer_class is DocBinShards else io.StringIO()
     writer = writer_class(out)
     for document, doc in pairs:
         writer.write(document, doc)
     writer.finish()
+    if writer_class is DocBinShards:
+        [(name, data)] = out.take()
+        assert name == "000.spacy"
+        return data
     return out.getvalue()
 
 
@@ -120,7 +126,7 @@ def aligned(documents_):
 @settings(max_examples=60, deadline=None)
 @given(st.lists(documents(), min_size=1, max_size=4, unique_by=lambda document: document.id))
 def test_docbin_keeps_texts_spans_and_attributes(generated):
-    read = read_docbin(write(DocBinWriter, aligned(generated)))
+    read = read_docbin(write(DocBinShards, aligned(generated)))
     assert [(document.id, document.text) for document in read] == [
         (document.id, document.text) for document in generated
     ]
@@ -133,7 +139,7 @@ def test_docbin_docs_carry_spans_as_ents_and_in_sc_with_attrs_readable_as_extens
 
     import annotator.nlp  # noqa: F401  (registers Span._.attrs)
 
-    data = write(DocBinWriter, aligned(seed_documents()))
+    data = write(DocBinShards, aligned(seed_documents()))
     docs = list(DocBin().from_bytes(data).get_docs(blank_pipeline().vocab))
     for doc, document in zip(docs, seed_documents(), strict=True):
         assert [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents] == [
@@ -145,6 +151,46 @@ def test_docbin_docs_carry_spans_as_ents_and_in_sc_with_attrs_readable_as_extens
         assert [ent._.attrs for ent in doc.ents if ent.label_ == CASUALTY] == [
             span["attrs"] for span in document.spans if span["label"] == CASUALTY
         ]
+
+
+def shards_of(pairs, **limits) -> list[tuple[str, list[str]]]:
+    out = ShardList()
+    writer = DocBinShards(out, **limits)
+    for document, doc in pairs:
+        writer.write(document, doc)
+    writer.finish()
+    return [(name, [document.id for document in read_docbin(data)]) for name, data in out.take()]
+
+
+def test_docbin_shards_hold_at_most_shard_size_documents_in_order():
+    pairs = aligned(Document(f"d{index}", f"Kabul attack {index}.", []) for index in range(5))
+    assert shards_of(pairs, shard_size=2) == [
+        ("000.spacy", ["d0", "d1"]),
+        ("001.spacy", ["d2", "d3"]),
+        ("002.spacy", ["d4"]),
+    ]
+
+
+def test_docbin_shards_close_before_passing_the_token_bound_unless_one_document_is_longer():
+    # Four tokens each (Kabul, attack, 0, .); the long one has nine.
+    pairs = aligned(
+        [
+            Document("a", "Kabul attack 0.", []),
+            Document("b", "Kabul attack 1.", []),
+            Document("long", "one two three four five six seven eight nine", []),
+            Document("c", "Kabul attack 2.", []),
+        ]
+    )
+    assert [len(doc) for _, doc in pairs] == [4, 4, 9, 4]
+    assert shards_of(pairs, shard_tokens=8) == [
+        ("000.spacy", ["a", "b"]),
+        ("001.spacy", ["long"]),
+        ("002.spacy", ["c"]),
+    ]
+
+
+def test_an_empty_docbin_export_still_gets_one_empty_shard():
+    assert shards_of([]) == [("000.spacy", [])]
 
 
 @settings(max_examples=60, deadline=None)

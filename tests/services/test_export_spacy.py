@@ -30,7 +30,7 @@ def spacy_cli(*args, cwd, check=True):
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    """The seed gold exported as train.spacy and dev.spacy, with a ner config from `spacy init config`."""
+    """The seed gold exported as the shard folders train and dev, with a ner config from `spacy init config`."""
     folder = tmp_path_factory.mktemp("corpus")
     engine = make_engine(f"sqlite:///{folder / 'db.sqlite3'}")
     SQLModel.metadata.create_all(engine)
@@ -46,7 +46,7 @@ def corpus(tmp_path_factory):
 def test_spacy_debug_data_finds_nothing_wrong_with_the_export(corpus):
     result = spacy_cli(
         "debug", "data", "config.cfg",
-        "--paths.train", "corpus/train.spacy", "--paths.dev", "corpus/dev.spacy",
+        "--paths.train", "corpus/train", "--paths.dev", "corpus/dev",
         cwd=corpus, check=False,
     )  # fmt: skip
     output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
@@ -68,7 +68,7 @@ def test_spacy_debug_data_finds_nothing_wrong_with_the_export(corpus):
 def test_spacy_train_runs_on_the_export(corpus):
     spacy_cli(
         "train", "config.cfg", "--output", "model",
-        "--paths.train", "corpus/train.spacy", "--paths.dev", "corpus/dev.spacy",
+        "--paths.train", "corpus/train", "--paths.dev", "corpus/dev",
         "--training.max_steps", "5", "--training.eval_frequency", "5",
         cwd=corpus,
     )  # fmt: skip
