@@ -23,6 +23,9 @@ COMMANDS = {
     ("user", "role"): ["nobody", "reviewer"],
     ("user", "deactivate"): ["nobody"],
     ("user", "activate"): ["nobody"],
+    ("token", "create"): ["nobody"],
+    ("token", "list"): ["nobody"],
+    ("token", "revoke"): ["nobody", "1"],
     ("export",): ["-o", "{tmp}/missing/dir/gold.jsonl"],
     ("evaluate",): ["--gold", "gold", "--pred", "model"],
     ("agreement",): [],
@@ -43,6 +46,9 @@ EXPECTED_FAILURES = {
     ("user", "role"),
     ("user", "deactivate"),
     ("user", "activate"),
+    ("token", "create"),
+    ("token", "list"),
+    ("token", "revoke"),
 }
 
 
