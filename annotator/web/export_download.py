@@ -17,7 +17,6 @@ headers instead:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import quote
 
 from flask import Response, stream_with_context
@@ -61,14 +60,17 @@ def export_headers(prepared: PreparedExport) -> dict[str, str]:
 
 
 def streamed_download(prepared: PreparedExport, session: Session) -> Response:
-    """Answer with the export streamed; ``session`` (the export's own) is closed when the stream ends."""
+    """Answer with the export streamed; ``session`` (the export's own) is closed when the response is.
 
-    def body() -> Iterator[bytes]:
-        try:
-            yield from prepared.stream()
-        finally:
-            session.close()
-
-    return Response(
-        stream_with_context(body()), content_type=prepared.media_type, headers=export_headers(prepared)
+    The server closes a response when its body was sent, when the client went
+    away, and when the body was never read (a HEAD request): a ``finally`` in
+    the generator would miss the last case, as a generator never started runs
+    none of its code.
+    """
+    response = Response(
+        stream_with_context(prepared.stream()),
+        content_type=prepared.media_type,
+        headers=export_headers(prepared),
     )
+    response.call_on_close(session.close)
+    return response

@@ -189,6 +189,26 @@ def test_docbin_shards_close_before_passing_the_token_bound_unless_one_document_
     ]
 
 
+def test_shards_read_back_the_same_docs_as_a_docbin_of_every_attribute():
+    # Shards store fewer token attributes than spaCy's default, to save memory; nothing read back differs.
+    from spacy.tokens import DocBin
+
+    docs = [doc for _, doc in aligned(seed_documents())]
+    vocab = blank_pipeline().vocab
+    every = list(DocBin(store_user_data=True, docs=docs).get_docs(vocab))
+    shard = list(DocBin().from_bytes(write(DocBinShards, aligned(seed_documents()))).get_docs(vocab))
+    for ours, full in zip(shard, every, strict=True):
+        assert ours.to_json() == full.to_json()
+        assert ours.user_data == full.user_data
+        assert [token.norm_ for token in ours] == [token.norm_ for token in full]
+        assert [(span.start, span.end, span.label_) for span in ours.spans["sc"]] == [
+            (span.start, span.end, span.label_) for span in full.spans["sc"]
+        ]
+        for attribute in ("TAG", "POS", "MORPH", "LEMMA", "DEP", "SENT_START", "ENT_IOB"):
+            assert ours.has_annotation(attribute) == full.has_annotation(attribute)
+    assert any(token.norm_ != token.lower_ for doc in shard for token in doc)  # "Aug." -> "August"
+
+
 def test_an_empty_docbin_export_still_gets_one_empty_shard():
     assert shards_of([]) == [("000.spacy", [])]
 

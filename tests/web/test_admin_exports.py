@@ -156,3 +156,11 @@ def test_reviewers_may_not_download(client, auth, db_session):
     response = download(client, origin="gold", format="jsonl", split="none")
     assert response.status_code == 403
     assert "Content-Disposition" not in response.headers
+
+
+def test_a_download_abandoned_half_way_still_frees_its_connection(admin, app, db_session):
+    corpus(db_session)
+    response = download(admin, origin="gold", format="jsonl", split="none")
+    assert response.status_code == 200
+    response.close()  # the client went away without reading the body
+    assert app.extensions["annotator.engine"].pool.checkedout() == 0
