@@ -17,6 +17,7 @@ headers instead:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import quote
 
 from flask import Response, stream_with_context
@@ -65,12 +66,22 @@ def streamed_download(prepared: PreparedExport, session: Session) -> Response:
     The server closes a response when its body was sent, when the client went
     away, and when the body was never read (a HEAD request): a ``finally`` in
     the generator would miss the last case, as a generator never started runs
-    none of its code.
+    none of its code. The generator closes it too, as soon as the last byte is
+    made: a caller that reads the body and never closes the response (a test
+    client, a careless WSGI middleware) must not leave the snapshot's
+    transaction open, holding locks that block the next TRUNCATE or ALTER.
     """
     response = Response(
-        stream_with_context(prepared.stream()),
+        stream_with_context(_closing_when_done(prepared.stream(), session)),
         content_type=prepared.media_type,
         headers=export_headers(prepared),
     )
     response.call_on_close(session.close)
     return response
+
+
+def _closing_when_done(chunks: Iterator[bytes], session: Session) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    finally:
+        session.close()
