@@ -100,7 +100,7 @@ def revoke(session: Session, user: User, token_id: int, *, actor: User | None = 
     if token is None or token.user_id != user.id:
         raise NotFound(f"{user.username!r} has no token {token_id}")
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
+        revoke_token(session, user.id, token_id)
         audit.record(
             session,
             actor,

@@ -23,7 +23,8 @@ from urllib.parse import quote
 from flask import Response, stream_with_context
 from sqlmodel import Session
 
-from annotator.services.export_stream import PreparedExport
+from annotator.db import get_engine
+from annotator.services.export_stream import PreparedExport, prepare
 
 SUMMARY_LIMIT = 2000
 # Left readable in X-Export-Summary: everything else (line breaks, quotes' neighbours, non-ASCII) is encoded.
@@ -58,6 +59,21 @@ def export_headers(prepared: PreparedExport) -> dict[str, str]:
         if part != "all":
             headers[f"X-Export-Written-{part.title()}"] = str(summary.written[part])
     return headers
+
+
+def prepare_in_own_session(origin: str, format_: str, **options) -> tuple[PreparedExport, Session]:
+    """Check and count the export in a session of its own, which then lives until the stream ends.
+
+    The stream must read the snapshot its check read, after the request's own
+    session is gone. On any error (a refusal included) the session is closed
+    and the error raised.
+    """
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
+        return prepare(session, origin, format_, **options), session
+    except BaseException:
+        session.close()
+        raise
 
 
 def streamed_download(prepared: PreparedExport, session: Session) -> Response:

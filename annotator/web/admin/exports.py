@@ -12,18 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, g, render_template, request
-from sqlmodel import Session
 
-from annotator.db import get_engine, get_session
+from annotator.db import get_session
 from annotator.errors import NotFound
 from annotator.models import Origin
 from annotator.services.export import ExportRefused, record_export
-from annotator.services.export_stream import prepare
 from annotator.services.formats import WRITERS
 from annotator.services.origins import ALL_ANNOTATORS
 from annotator.services.users import list_users
 from annotator.web.access import admins_only
-from annotator.web.export_download import streamed_download
+from annotator.web.export_download import prepare_in_own_session, streamed_download
 
 bp = Blueprint("admin_export", __name__, url_prefix="/admin/export")
 bp.before_request(admins_only)
@@ -117,21 +115,14 @@ def download():
     form, dev, seed, problem = _parse(request.form)
     if problem:
         return _render(form, 422, message=problem)
-    # The export's own session: it reads one snapshot, and lives until the stream ends.
-    session = Session(get_engine(), expire_on_commit=False)
     try:
-        prepared = prepare(
-            session, form.origin, form.format, dev=dev, seed=seed, skip_misaligned=form.skip_misaligned
+        prepared, session = prepare_in_own_session(
+            form.origin, form.format, dev=dev, seed=seed, skip_misaligned=form.skip_misaligned
         )
     except ExportRefused as refused:
-        session.close()
         return _render(form, 422, refused=refused.summary)
     except (ValueError, NotFound) as error:
-        session.close()
         return _render(form, 422, message=f"{str(error)[:1].upper()}{str(error)[1:]}.")
-    except BaseException:
-        session.close()
-        raise
     record_export(
         get_session(),
         g.user,

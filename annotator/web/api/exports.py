@@ -9,15 +9,13 @@ streamed, byte for byte the command line's file, with the counts in
 from __future__ import annotations
 
 from flask import g
-from sqlmodel import Session
 
-from annotator.db import get_engine, get_session
+from annotator.db import get_session
 from annotator.services.export import ExportRefused, record_export
-from annotator.services.export_stream import prepare
 from annotator.web.api import REVIEWERS, bp, require_role
 from annotator.web.api.errors import ErrorBody, api_error, responses, spec
 from annotator.web.api.schemas import ExportQuery
-from annotator.web.export_download import streamed_download
+from annotator.web.export_download import prepare_in_own_session, streamed_download
 
 # Problems listed in a refusal's details; the rest are counted in the last line.
 PROBLEMS_LISTED = 1000
@@ -44,11 +42,8 @@ def export(query: ExportQuery):
     pass `skip_misaligned=true` to leave those articles out). Reviewers and admins.
     """
     require_role(*REVIEWERS)
-    # The export's own session: it reads one snapshot, and lives until the stream ends.
-    session = Session(get_engine(), expire_on_commit=False)
     try:
-        prepared = prepare(
-            session,
+        prepared, session = prepare_in_own_session(
             query.origin,
             query.format,
             dev=query.dev,
@@ -57,14 +52,9 @@ def export(query: ExportQuery):
             skip_misaligned=query.skip_misaligned,
         )
     except ExportRefused as refused:
-        session.close()
         return _refusal(refused)
     except ValueError as error:
-        session.close()
         return api_error(422, "The request is invalid.", [str(error)])
-    except BaseException:
-        session.close()
-        raise
     record_export(
         get_session(),
         g.user,
