@@ -548,8 +548,15 @@ def demo(port: int, no_serve: bool, add_demo_user_anyway: bool) -> None:
     "--n-process", default=1, show_default=True, type=click.IntRange(1), help="Worker processes for spaCy."
 )
 @click.option("--force", is_flag=True, help="Redo every article, replacing its model spans.")
+@click.option(
+    "--shard",
+    metavar="I/N",
+    callback=lambda _ctx, _param, value: _shard(value),
+    help="Run only the I-th of N disjoint shards (1/2 and 2/2 are the two halves): "
+    "N processes or machines, each given another I, share one database's articles.",
+)
 @with_database
-def preannotate(model: str | None, batch_size: int, n_process: int, force: bool) -> None:
+def preannotate(model: str | None, batch_size: int, n_process: int, force: bool, shard) -> None:
     """Propose ACTOR, LOCATION and CASUALTY spans for articles the model has not seen.
 
     Each batch is committed with its spans, so a run that is stopped resumes
@@ -560,12 +567,23 @@ def preannotate(model: str | None, batch_size: int, n_process: int, force: bool)
     model = model or current_app.config.get("MODEL")
     with session_scope(get_engine()) as session:
         summary = _preannotate_with_progress(
-            session, model=model, batch_size=batch_size, n_process=n_process, force=force
+            session, model=model, batch_size=batch_size, n_process=n_process, force=force, shard=shard
         )
     if summary.skipped:
         click.echo(summary.describe(), err=True)
         raise SystemExit(1)
     click.echo(summary.describe())
+
+
+def _shard(value: str | None):
+    from annotator.services.preannotate import Shard
+
+    if value is None:
+        return None
+    try:
+        return Shard.parse(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--shard") from error
 
 
 def _preannotate_with_progress(session, **options):

@@ -38,6 +38,8 @@ class PreannotateSummary:
     skipped: int = 0
     # The first MAX_LISTED of them, with the reason.
     skipped_listed: list[SkippedArticle] = field(default_factory=list)
+    # The shard this run did ("1/2"), or "" for the whole corpus.
+    shard: str = ""
 
     def skip(self, external_id: str, reason: str) -> None:
         """Count an article the pipeline failed on, and name it if the list has room."""
@@ -46,10 +48,12 @@ class PreannotateSummary:
             self.skipped_listed.append(SkippedArticle(external_id, reason))
 
     def describe(self) -> str:
+        of_shard = f" of shard {self.shard}" if self.shard else ""
         if not self.articles and not self.skipped:
-            return "Nothing to pre-annotate: every article has model spans (use --force to redo them)."
+            return f"Nothing to pre-annotate: every article{of_shard} has model spans (use --force to redo them)."
         lines = [
-            f"Pre-annotated {self.articles} articles with pipeline {self.pipeline_version}: {self.spans} spans."
+            f"Pre-annotated {self.articles} articles{of_shard} with pipeline {self.pipeline_version}: "
+            f"{self.spans} spans."
         ]
         if self.skipped:
             lines.append(
@@ -64,23 +68,56 @@ class PreannotateSummary:
         return "\n".join(lines)
 
 
-def _pending(*, force: bool):
-    return true() if force else Article.preannotated_with.is_(None)
+@dataclass(frozen=True)
+class Shard:
+    """One of ``count`` disjoint parts of the corpus: the articles whose id leaves ``index`` modulo ``count``.
+
+    Ids never change, so the parts never overlap and together hold every
+    article, whatever the order the processes run in or how often they are
+    restarted; an id modulo N also spreads long and short articles evenly.
+    """
+
+    index: int  # 0-based
+    count: int
+
+    def __post_init__(self) -> None:
+        if not (self.count >= 1 and 0 <= self.index < self.count):
+            raise ValueError(f"a shard is I/N with 1 <= I <= N, not {self.index + 1}/{self.count}")
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """Read ``I/N`` (1-based, as people count: 1/2 and 2/2 are the two halves)."""
+        index, slash, count = text.partition("/")
+        if not slash or not index.strip().isdigit() or not count.strip().isdigit():
+            raise ValueError(f"a shard is I/N, such as 1/2 or 3/4, not {text!r}")
+        return cls(int(index) - 1, int(count))
+
+    def __str__(self) -> str:
+        return f"{self.index + 1}/{self.count}"
 
 
-def count_pending(session: Session, *, force: bool = False) -> int:
-    """Return how many articles a run would pre-annotate."""
-    return session.exec(select(func.count()).select_from(Article).where(_pending(force=force))).one()
+def _pending(*, force: bool, shard: Shard | None = None):
+    pending = true() if force else Article.preannotated_with.is_(None)
+    if shard is None or shard.count == 1:
+        return pending
+    return pending & (Article.id % shard.count == shard.index)
+
+
+def count_pending(session: Session, *, force: bool = False, shard: Shard | None = None) -> int:
+    """Return how many articles a run (of one shard) would pre-annotate."""
+    return session.exec(
+        select(func.count()).select_from(Article).where(_pending(force=force, shard=shard))
+    ).one()
 
 
 def _article_batches(
-    session: Session, *, force: bool, batch_size: int, after_id: int = 0
+    session: Session, *, force: bool, batch_size: int, after_id: int = 0, shard: Shard | None = None
 ) -> Iterator[list[tuple[int, str, str]]]:
     # Keyset pages keep memory flat on large corpora and survive concurrent inserts.
     while True:
         rows = session.exec(
             select(Article.id, Article.external_id, Article.text)
-            .where(_pending(force=force), Article.id > after_id)
+            .where(_pending(force=force, shard=shard), Article.id > after_id)
             .order_by(Article.id)
             .limit(batch_size)
         ).all()
@@ -138,6 +175,7 @@ def preannotate(
     force: bool = False,
     piece_length: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    shard: Shard | None = None,
 ) -> PreannotateSummary:
     """Run the pipeline over articles without model spans (all with ``force``) and store its spans.
 
@@ -146,7 +184,9 @@ def preannotate(
     Texts over ``piece_length`` characters (default: ``annotator.nlp.PIECE_LENGTH``)
     are run in pieces. An article the pipeline fails on is skipped and named in
     the summary, and the others go on; it keeps whatever spans and mark it had,
-    so the next run tries it again.
+    so the next run tries it again. With ``shard``, only that shard's articles
+    are run, so N processes (on one machine or several, against one database)
+    each given another shard of N share the corpus with no overlap and no gap.
     """
     # spaCy loads only when a run needs it.
     from annotator.nlp import PIECE_LENGTH, PIPELINE_VERSION, load_pipeline
@@ -155,13 +195,13 @@ def preannotate(
     if nlp is None:
         nlp = load_pipeline(model=model)
     version = f"{PIPELINE_VERSION}+{nlp.meta.get('name', 'model')}-{nlp.meta.get('version', '')}"
-    total = count_pending(session, force=force)
-    summary = PreannotateSummary(pipeline_version=version)
+    total = count_pending(session, force=force, shard=shard)
+    summary = PreannotateSummary(pipeline_version=version, shard=str(shard) if shard else "")
     if progress:
         progress(0, total)
     # With --force every article is redone once: remember where this run began.
     last_id = session.exec(select(func.max(Article.id))).one() or 0
-    for batch in _article_batches(session, force=force, batch_size=batch_size):
+    for batch in _article_batches(session, force=force, batch_size=batch_size, shard=shard):
         batch = [row for row in batch if row[0] <= last_id]
         if not batch:
             break
