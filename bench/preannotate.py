@@ -16,16 +16,28 @@ refuses texts over 1,000,000 characters) and prints the seconds
 so measure each length in a process of its own. ``--piece-length`` sets the
 piece size (a value above the length runs the text whole, as before pieces).
 
+With ``--parallel`` it compares two cores' worth of each, in one run:
+the stock pipeline with ``nlp.pipe(n_process=2)``; ``preannotate`` with
+``n_process=2`` on SQLite; and two ``annotator preannotate --shard I/2``
+processes against one PostgreSQL database (a throwaway one at ``--postgres``),
+timed from their start to the end of both, model loading included (each
+process loads its own model; the stock model's load time is printed beside).
+
     .venv/bin/python bench/preannotate.py [--n 1000] [--batch-size 64] [--model NAME]
     .venv/bin/python bench/preannotate.py --long 2000000 [--piece-length N]
+    .venv/bin/python bench/preannotate.py --parallel [--postgres URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import resource
+import secrets
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -98,6 +110,96 @@ def bench_long(length: int, *, model: str, batch_size: int, piece_length: int | 
     )
 
 
+def _shards_on_postgres(url: str, corpus: Path, *, model: str, batch_size: int) -> tuple[float, int]:
+    """Import ``corpus`` into a throwaway database at ``url``, time two shard processes; return seconds, spans."""
+    from sqlalchemy.engine import make_url
+    from sqlmodel import func, select
+
+    from annotator.db import normalize_url
+    from annotator.models import Span
+
+    name = f"annotator_bench_shards_{secrets.token_hex(4)}"
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    database = make_url(normalize_url(url)).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(database)
+        upgrade(engine)
+        with Session(engine) as session:
+            import_paths(session, [corpus])
+        command = [
+            str(Path(sys.executable).with_name("annotator")),
+            "preannotate",
+            "--batch-size",
+            str(batch_size),
+        ]
+        env = {**os.environ, "ANNOTATOR_DATABASE_URL": database, "ANNOTATOR_MODEL": model}
+        started = time.perf_counter()
+        processes = [
+            subprocess.Popen(
+                [*command, "--shard", f"{i}/2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            for i in (1, 2)
+        ]
+        for process in processes:
+            _, err = process.communicate()
+            if process.returncode != 0:
+                raise SystemExit(f"a shard failed: {err.decode()[-500:]}")
+        seconds = time.perf_counter() - started
+        with Session(engine) as session:
+            spans = session.exec(select(func.count()).select_from(Span)).one()
+        engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+    return seconds, spans
+
+
+def _load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def bench_parallel(texts: list[str], *, model: str, batch_size: int, postgres: str) -> None:
+    n = len(texts)
+    print(f"load average before measuring: {_load_average()} ({os.cpu_count()} CPUs)")
+    started = time.perf_counter()
+    stock = spacy.load(model)
+    stock_load = time.perf_counter() - started
+    started = time.perf_counter()
+    for _doc in stock.pipe(texts, batch_size=batch_size, n_process=2):
+        pass
+    stock_seconds = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as folder:
+        corpus = write_corpus(texts, Path(folder))
+        engine = make_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
+        upgrade(engine)
+        with Session(engine) as session:
+            import_paths(session, [corpus])
+            nlp = load_pipeline(model=model)
+            started = time.perf_counter()
+            summary = preannotate(session, nlp=nlp, batch_size=batch_size, n_process=2)
+            ours_seconds = time.perf_counter() - started
+        engine.dispose()
+        assert summary.articles == n, summary
+        shard_seconds, shard_spans = _shards_on_postgres(postgres, corpus, model=model, batch_size=batch_size)
+    print(f"load average after measuring: {_load_average()}")
+
+    stock_rate = n / stock_seconds
+    print(f"{'':52}{'docs/s':>8}{'seconds':>9}{'x stock':>9}")
+    rows = [
+        ("stock spacy.load + nlp.pipe(n_process=2)", stock_seconds),
+        ("preannotate --n-process 2, SQLite (+ writes)", ours_seconds),
+        ("2 x preannotate --shard I/2, PostgreSQL (+ loads)", shard_seconds),
+    ]
+    for label, seconds in rows:
+        print(f"{label:52}{n / seconds:8.1f}{seconds:9.2f}{(n / seconds) / stock_rate:9.2f}")
+    print(f"stock model load: {stock_load:.2f} s (each shard process loads its own model, inside its time)")
+    print(f"spans written: {summary.spans} (n-process), {shard_spans} (shards)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="number of articles")
@@ -105,12 +207,22 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="spaCy model (default: annotator's default)")
     parser.add_argument("--long", type=int, default=None, metavar="CHARACTERS", help="time one long article")
     parser.add_argument("--piece-length", type=int, default=None, help="with --long: characters per piece")
+    parser.add_argument("--parallel", action="store_true", help="two processes: n_process=2 and two shards")
+    parser.add_argument(
+        "--postgres", default="postgresql://postgres@127.0.0.1:5432/test", help="with --parallel: server URL"
+    )
     args = parser.parse_args()
     model = args.model or default_model_name()
     if args.long:
         bench_long(args.long, model=model, batch_size=args.batch_size, piece_length=args.piece_length)
         return
     texts = make_texts(args.n)
+    if args.parallel:
+        print(
+            f"{args.n} articles, {sum(map(len, texts)) / args.n:.0f} characters each on average, model {model}"
+        )
+        bench_parallel(texts, model=model, batch_size=args.batch_size, postgres=args.postgres)
+        return
     characters = sum(map(len, texts))
     print(f"{args.n} articles, {characters / args.n:.0f} characters each on average, model {model}")
 
