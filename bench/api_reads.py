@@ -40,15 +40,12 @@ import http.client
 import json
 import os
 import random
-import secrets
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -58,10 +55,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench folder is 
 
 from curation import CORPUS_SPANS, _paragraphs, loadavg, make_text, sqlite_database  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
+from web import postgres_database  # noqa: E402
 
-from annotator.db import make_engine, normalize_url, upgrade  # noqa: E402
 from annotator.models import AnnotationState, Article, Prediction, Span, User, utcnow  # noqa: E402
 from annotator.services.api_tokens import create_token  # noqa: E402
 from annotator.services.users import create_user  # noqa: E402
@@ -176,31 +173,6 @@ def reviewer_token(engine: Engine) -> str:
         _, secret = create_token(session, user, "bench")
         session.commit()
     return secret
-
-
-@contextmanager
-def postgres_database(server_url: str) -> Iterator[tuple[Engine, str]]:
-    """Yield a database of its own on the server of ``server_url``, created for this run and dropped after."""
-    url = make_url(normalize_url(server_url))
-    if url.host != "127.0.0.1":
-        sys.exit(f"refusing to benchmark on {url.host}: only 127.0.0.1 is allowed")
-    name = f"api_reads_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    database_url = url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(database_url)
-    try:
-        upgrade(engine)
-        yield engine, database_url
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-# --- the server --------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -348,7 +320,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, sqlite_database(Path(folder)) as (engine, url):
         bench("SQLite", engine, url, options)
     if options.postgres:
-        with postgres_database(options.postgres) as (engine, url):
+        database = postgres_database(options.postgres)
+        if database is None:
+            return
+        with database as (engine, url):
             bench("PostgreSQL", engine, url, options)
 
 

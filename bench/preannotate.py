@@ -35,7 +35,6 @@ import hashlib
 import os
 import random
 import resource
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,9 @@ from annotator.models import Article
 from annotator.nlp import default_model_name, load_pipeline
 from annotator.services.importer import import_paths
 from annotator.services.preannotate import preannotate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench folder is no package
+from web import postgres_database  # noqa: E402
 
 
 def make_texts(n: int, *, seed: int = 7) -> list[str]:
@@ -112,20 +114,14 @@ def bench_long(length: int, *, model: str, batch_size: int, piece_length: int | 
 
 def _shards_on_postgres(url: str, corpus: Path, *, model: str, batch_size: int) -> tuple[float, int]:
     """Import ``corpus`` into a throwaway database at ``url``, time two shard processes; return seconds, spans."""
-    from sqlalchemy.engine import make_url
     from sqlmodel import func, select
 
-    from annotator.db import normalize_url
     from annotator.models import Span
 
-    name = f"annotator_bench_shards_{secrets.token_hex(4)}"
-    admin = make_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    database = make_url(normalize_url(url)).set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(database)
-        upgrade(engine)
+    database = postgres_database(url)
+    if database is None:
+        raise SystemExit("the shard run needs PostgreSQL")
+    with database as (engine, database_url):
         with Session(engine) as session:
             import_paths(session, [corpus])
         command = [
@@ -134,7 +130,7 @@ def _shards_on_postgres(url: str, corpus: Path, *, model: str, batch_size: int) 
             "--batch-size",
             str(batch_size),
         ]
-        env = {**os.environ, "ANNOTATOR_DATABASE_URL": database, "ANNOTATOR_MODEL": model}
+        env = {**os.environ, "ANNOTATOR_DATABASE_URL": database_url, "ANNOTATOR_MODEL": model}
         started = time.perf_counter()
         processes = [
             subprocess.Popen(
@@ -149,11 +145,6 @@ def _shards_on_postgres(url: str, corpus: Path, *, model: str, batch_size: int) 
         seconds = time.perf_counter() - started
         with Session(engine) as session:
             spans = session.exec(select(func.count()).select_from(Span)).one()
-        engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
     return seconds, spans
 
 
