@@ -60,6 +60,13 @@ class Article(SQLModel, table=True):
     )
 
 
+class BatchState(enum.StrEnum):
+    """Where an import stands. Only a committed batch's articles are visible to the app."""
+
+    IMPORTING = "importing"
+    COMMITTED = "committed"
+
+
 class ImportBatch(SQLModel, table=True):
     """One run of the importer (command line, upload or API): what it read and what it did.
 
@@ -79,6 +86,16 @@ class ImportBatch(SQLModel, table=True):
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     user_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow)
+    # A streamed import writes its articles in many short transactions while the batch is
+    # "importing", then makes them all visible at once by committing the batch: one row's UPDATE.
+    state: str = Field(
+        default=BatchState.COMMITTED.value,
+        max_length=20,
+        sa_column_kwargs={"server_default": BatchState.COMMITTED.value},
+    )
+    # The running import's lease: renewed as it writes; a batch still importing whose
+    # heartbeat is older than the lease was left by a crashed import and may be cleaned up.
+    heartbeat_at: datetime | None = Field(default=None)
 
 
 class User(SQLModel, table=True):
