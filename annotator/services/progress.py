@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import and_, bindparam, func
 from sqlmodel import Session, select
 
 from annotator.models import AnnotationState, Article, Status
 from annotator.services.assignment import claim_params, required_of
 from annotator.services.settings import ProjectSettings, load_settings
+from annotator.services.visibility import visible_article_id, visible_articles
 
 _ARTICLES = Article.__table__
 _STATES = AnnotationState.__table__
@@ -29,7 +30,7 @@ class Progress:
 
 @functools.cache
 def _progress_statement():
-    accepted = _STATES.c.status == Status.ACCEPTED.value
+    accepted = and_(_STATES.c.status == Status.ACCEPTED.value, visible_article_id(_STATES.c.article_id))
     per_article = (
         select(_STATES.c.article_id, func.count().label("accepted"))
         .where(accepted)
@@ -37,7 +38,7 @@ def _progress_statement():
         .subquery()
     )
     return select(
-        select(func.count()).select_from(_ARTICLES).scalar_subquery(),
+        select(func.count()).select_from(_ARTICLES).where(visible_articles()).scalar_subquery(),
         select(func.count())
         .select_from(_STATES)
         .where(_STATES.c.user_id == bindparam("user_id"), accepted)
