@@ -21,14 +21,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, func, or_
+from sqlalchemy import exists, or_
 from sqlmodel import Session, select
 
 from annotator.models import AnnotationState, Article, Origin, Prediction, Span, Status, User
 from annotator.services.gold_revisions import articles_with_revisions, has_revision_condition
 from annotator.services.origins import ALL_ANNOTATORS, PREANNOTATOR, SpanOwner, model_source_condition
 from annotator.services.settings import ProjectSettings, load_settings
-from annotator.services.visibility import visible_articles
+from annotator.services.visibility import count_visible, visible_articles
 
 CHUNK_SIZE = 500
 # Why an article has no gold yet (markers in place of its spans).
@@ -138,9 +138,7 @@ def iter_documents(
     filled in as documents are yielded.
     """
     selection = selection if selection is not None else Selection(owner.origin)
-    selection.articles = session.exec(
-        select(func.count()).select_from(Article).where(visible_articles())
-    ).one()
+    selection.articles = session.exec(select(count_visible())).one()
     if owner.origin == ALL_ANNOTATORS:
         yield from _accepted_versions(session, selection, chunk_size)
         return

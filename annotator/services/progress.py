@@ -9,13 +9,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from annotator.models import AnnotationState, Article, Status
 from annotator.services.assignment import claim_params, required_of
 from annotator.services.settings import ProjectSettings, load_settings
-from annotator.services.visibility import visible_article_id, visible_articles
+from annotator.services.visibility import count_visible, visible_article_id
 
 _ARTICLES = Article.__table__
 _STATES = AnnotationState.__table__
@@ -30,7 +30,7 @@ class Progress:
 
 @functools.cache
 def _progress_statement():
-    accepted = and_(_STATES.c.status == Status.ACCEPTED.value, visible_article_id(_STATES.c.article_id))
+    accepted = _STATES.c.status == Status.ACCEPTED.value
     per_article = (
         select(_STATES.c.article_id, func.count().label("accepted"))
         .where(accepted)
@@ -38,11 +38,14 @@ def _progress_statement():
         .subquery()
     )
     return select(
-        select(func.count()).select_from(_ARTICLES).where(visible_articles()).scalar_subquery(),
+        count_visible(),
         select(func.count())
         .select_from(_STATES)
-        .where(_STATES.c.user_id == bindparam("user_id"), accepted)
+        .where(_STATES.c.user_id == bindparam("user_id"), accepted, visible_article_id(_STATES.c.article_id))
         .scalar_subquery(),
+        # No visibility check per complete article (a lookup each, on every page's top bar): only
+        # visible articles get annotation states, as every path that creates one finds its article
+        # through the visibility condition.
         select(func.count())
         .select_from(per_article)
         .where(per_article.c.accepted >= required_of(per_article.c.article_id))

@@ -14,7 +14,7 @@ states) need no condition of their own.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy import ColumnElement, exists, func, or_
 from sqlmodel import Session, select
 
 from annotator.models import Article, BatchState, ImportBatch
@@ -43,6 +43,23 @@ def visible_article_id(article_id) -> ColumnElement[bool]:
     """
     hidden = Article.__table__.alias("hidden_article")
     return ~exists().where(hidden.c.id == article_id, hidden.c.import_batch_id.in_(pending_batches()))
+
+
+def count_visible():
+    """Return a scalar subquery: how many articles are visible.
+
+    Counted as all articles less the pending ones: a count of the whole table
+    keeps its fast path (SQLite counts a b-tree without reading rows), and the
+    pending ones are one range of the import batch index.
+    """
+    every = select(func.count()).select_from(Article).scalar_subquery()
+    pending = (
+        select(func.count())
+        .select_from(Article)
+        .where(Article.import_batch_id.in_(pending_batches()))
+        .scalar_subquery()
+    )
+    return every - pending
 
 
 def find_article(session: Session, external_id: str) -> Article | None:
