@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, insert, true, update
+from sqlalchemy import and_, delete, func, insert, true, update
 from sqlmodel import Session, select
 
 from annotator.models import Article, Origin, Span, utcnow
 from annotator.services import version_counts
 from annotator.services.origins import preannotator_spans
+from annotator.services.visibility import visible_articles
 
 # How many skipped articles a summary names; the others are only counted.
 MAX_LISTED = 10
@@ -97,7 +98,8 @@ class Shard:
 
 
 def _pending(*, force: bool, shard: Shard | None = None):
-    pending = true() if force else Article.preannotated_with.is_(None)
+    # Not the articles of an import still running: a later run takes them once it commits.
+    pending = and_(true() if force else Article.preannotated_with.is_(None), visible_articles())
     if shard is None or shard.count == 1:
         return pending
     return pending & (Article.id % shard.count == shard.index)

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from annotator.models import AnnotationState, Article, Status
 from annotator.services.assignment import claim_params, required_of
 from annotator.services.settings import ProjectSettings, load_settings
+from annotator.services.visibility import count_visible, visible_article_id
 
 _ARTICLES = Article.__table__
 _STATES = AnnotationState.__table__
@@ -37,11 +38,14 @@ def _progress_statement():
         .subquery()
     )
     return select(
-        select(func.count()).select_from(_ARTICLES).scalar_subquery(),
+        count_visible(),
         select(func.count())
         .select_from(_STATES)
-        .where(_STATES.c.user_id == bindparam("user_id"), accepted)
+        .where(_STATES.c.user_id == bindparam("user_id"), accepted, visible_article_id(_STATES.c.article_id))
         .scalar_subquery(),
+        # No visibility check per complete article (a lookup each, on every page's top bar): only
+        # visible articles get annotation states, as every path that creates one finds its article
+        # through the visibility condition.
         select(func.count())
         .select_from(per_article)
         .where(per_article.c.accepted >= required_of(per_article.c.article_id))

@@ -47,6 +47,7 @@ from annotator.services.chunks import Chunk, chunks
 from annotator.services.origins import preannotator_spans
 from annotator.services.settings import ProjectSettings, load_settings
 from annotator.services.spans import copy_model_spans
+from annotator.services.visibility import get_visible, visible_articles
 
 _ARTICLES = Article.__table__
 _SPANS = Span.__table__
@@ -229,7 +230,7 @@ def start_work(
     """
     settings = settings or load_settings(session)
     external_id = session.execute(
-        select(_ARTICLES.c.external_id).where(_ARTICLES.c.id == article_id)
+        select(_ARTICLES.c.external_id).where(_ARTICLES.c.id == article_id, visible_articles())
     ).scalar_one_or_none()
     if external_id is None:
         raise NotFound(f"No article number {article_id}.")
@@ -310,8 +311,8 @@ def open_article(
 
 
 def article_exists(session: Session, article_id: int) -> bool:
-    """Return whether there is an article with this number."""
-    return session.get(Article, article_id) is not None
+    """Return whether there is an article with this number (one still being imported is none)."""
+    return get_visible(session, article_id) is not None
 
 
 def load_workspace(
@@ -368,7 +369,7 @@ def _workspace_statement(*, by_id: bool):
                 state, and_(state.c.article_id == article.id, state.c.user_id == bindparam("owner_id"))
             )
         )
-        .where(key == bindparam("key"))
+        .where(key == bindparam("key"), visible_articles())
     )
 
 
