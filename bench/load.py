@@ -666,7 +666,7 @@ def bench(name: str, engine: Engine, url: str, options) -> bool:
     checked = lost_edits(engine, annotators)
     engine.dispose()
     print(
-        f"  lost edits: {checked['lost']} of {checked['acknowledged']:,} acknowledged and not undone "
+        f"  lost edits: {checked['lost']} of {checked['acknowledged']:,} acknowledged and not undone, warm-up included "
         f"(version mismatches {checked['version mismatches']}, saved without an acknowledgement "
         f"{checked['unacknowledged saved']}, articles left uncertain by an error {checked['uncertain']})"
     )
