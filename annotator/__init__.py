@@ -39,6 +39,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATABASE_URL=config.default_database_url(app.instance_path),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # The login session ends at a fixed time on the server (services/sessions), and the cookie
+        # set at login expires with it: re-signing an unchanged cookie on every answer would only
+        # cost CPU on every request.
+        SESSION_REFRESH_EACH_REQUEST=False,
         DEMO=False,
     )
     if test_config is None:

@@ -7,15 +7,22 @@ a password or role change and deactivation end it at once, on every worker.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session, select
 
 from annotator.models import User, UserSession, utcnow
 from annotator.services.settings import ProjectSettings, settings_from_rows, stored_settings
+
+# The user's columns, in the order the session check selects them.
+_USER_COLUMNS = tuple(column.key for column in User.__table__.c)
+_USER_MANAGER = manager_of_class(User)
 
 
 def _hash(token: str) -> str:
@@ -50,22 +57,38 @@ def user_for_token(session: Session, token: str, *, now: datetime | None = None)
     ).first()
 
 
+@functools.cache
+def _check_statement():
+    """Select the user of an unexpired session (:token_hash, :now) who is active, and the stored settings."""
+    users, sessions = User.__table__, UserSession.__table__
+    return (
+        select(*users.c, stored_settings())
+        .join(sessions, sessions.c.user_id == users.c.id)
+        .where(sessions.c.token_hash == bindparam("token_hash"), sessions.c.expires_at > bindparam("now"))
+        .where(users.c.is_active)
+    )
+
+
 def check_session(
     session: Session, token: str, *, now: datetime | None = None
 ) -> tuple[User, ProjectSettings] | None:
     """Return the active user whose unexpired session ``token`` names and the project's settings, or None.
 
     One query: a request's first, checking its session every time, brings the
-    settings most pages and every edit need along with the user.
+    settings most pages and every edit need along with the user. It runs on
+    every request, so it is a Core statement built once, and the user is put
+    into the session as loaded (no ORM row loading, no query).
     """
-    row = session.execute(
-        select(User, stored_settings())
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(*_valid_session(token, now))
-    ).first()
+    row = session.execute(_check_statement(), {"token_hash": _hash(token), "now": now or utcnow()}).first()
     if row is None:
         return None
-    user, settings = row
+    *columns, settings = row
+    # Made as the ORM makes a loaded row's object (no __init__, the values straight into its
+    # state), then attached as persistent with nothing to flush.
+    user = _USER_MANAGER.new_instance()
+    user.__dict__.update(zip(_USER_COLUMNS, columns, strict=True))
+    make_transient_to_detached(user)
+    session.add(user)
     return user, settings_from_rows(settings)
 
 

@@ -8,7 +8,6 @@ import hmac
 import secrets
 
 from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from markupsafe import Markup, escape
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import ServiceUnavailable, default_exceptions
@@ -26,6 +25,7 @@ from annotator.labels import CASUALTY_ATTRIBUTES, LABELS
 from annotator.services.sessions import check_session
 from annotator.web.api import is_api_request
 from annotator.web.params import BoundedIntConverter, ExternalIdConverter
+from annotator.web.text_markup import chunks_markup, exact_text
 from annotator.wording import indefinite
 
 CSRF_FIELD = "csrf_token"
@@ -188,15 +188,6 @@ def progress():
     return g.progress
 
 
-def exact_text(text: str) -> Markup:
-    """Escape text for HTML so that the browser's text content is exactly ``text``.
-
-    The HTML parser turns a raw carriage return into a line feed; as a character
-    reference it survives, so character offsets into the text stay right.
-    """
-    return Markup(str(escape(text)).replace("\r", "&#13;"))
-
-
 def init_app(app: Flask) -> None:
     """Register the blueprints, the login guard, CSRF checks, headers and error pages."""
     from annotator.web import (
@@ -238,6 +229,7 @@ def init_app(app: Flask) -> None:
     admin.register(app)
     api.register(app)
     app.add_template_filter(exact_text, "exact")
+    app.add_template_global(chunks_markup, "chunks_markup")
     app.add_template_filter(indefinite, "indefinite")
 
     @app.context_processor
