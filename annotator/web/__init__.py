@@ -25,7 +25,7 @@ from annotator.labels import CASUALTY_ATTRIBUTES, LABELS
 from annotator.services.sessions import check_session
 from annotator.web.api import is_api_request
 from annotator.web.params import BoundedIntConverter, ExternalIdConverter
-from annotator.web.text_markup import chunks_markup, exact_text
+from annotator.web.text_markup import chunks_markup, edit_fields, exact_text
 from annotator.wording import indefinite
 
 CSRF_FIELD = "csrf_token"
@@ -230,6 +230,7 @@ def init_app(app: Flask) -> None:
     api.register(app)
     app.add_template_filter(exact_text, "exact")
     app.add_template_global(chunks_markup, "chunks_markup")
+    app.add_template_global(edit_fields, "edit_fields")
     app.add_template_filter(indefinite, "indefinite")
 
     @app.context_processor
