@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session, select
 
@@ -22,7 +22,14 @@ from annotator.services.settings import ProjectSettings, settings_from_rows, sto
 
 # The user's columns, in the order the session check selects them.
 _USER_COLUMNS = tuple(column.key for column in User.__table__.c)
-_USER_MANAGER = manager_of_class(User)
+
+
+@functools.cache
+def _user_manager():
+    # A worker's first request may come before any ORM query, which would have set the mappers
+    # up: without that, the user's attributes have no implementation yet.
+    configure_mappers()
+    return manager_of_class(User)
 
 
 def _hash(token: str) -> str:
@@ -85,7 +92,7 @@ def check_session(
     *columns, settings = row
     # Made as the ORM makes a loaded row's object (no __init__, the values straight into its
     # state), then attached as persistent with nothing to flush.
-    user = _USER_MANAGER.new_instance()
+    user = _user_manager().new_instance()
     user.__dict__.update(zip(_USER_COLUMNS, columns, strict=True))
     make_transient_to_detached(user)
     session.add(user)
