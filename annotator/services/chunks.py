@@ -21,7 +21,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 CHUNK = 2048
 # How far past a fixed place a cut may move to land after whitespace.
@@ -34,16 +34,15 @@ class Spanlike(Protocol):
     end: int
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """A run of the article text, inside a span or between spans."""
 
+    # Tuples: every page and edit makes dozens of these, and a frozen dataclass is slower to make.
     text: str
     span: object | None = None
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(NamedTuple):
     index: int
     # Empty for a chunk whose text the chunk before it holds (a span crosses their cut).
     segments: tuple[Segment, ...]

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, exists, insert, null, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, null, update
 from sqlmodel import Session, select
 
 from annotator.errors import (
@@ -41,6 +41,7 @@ from annotator.models import (
 )
 from annotator.services import version_counts
 from annotator.services.assignment import FINISHED, FullyStaffed, claim_params, lock_article, room_for
+from annotator.services.json_rows import json_rows
 from annotator.services.settings import ProjectSettings, load_settings
 from annotator.services.workspace import (
     SpanView,
@@ -77,7 +78,7 @@ _SPAN_DELETE = delete(_SPANS).where(*_OWN_SPAN)
 _STATE_UPDATE = update(_STATES).where(_STATES.c.id == bindparam("state_id"))
 _LOG_INSERT = insert(_EDITS)
 _OLDER_EDITS = _EDITS.alias("older")
-# The newest edit, and whether an older one is left once it is undone.
+# The newest edit, and whether an older one is left once it is undone (for the page that reloads).
 _LAST_EDIT = (
     select(
         _EDITS,
@@ -90,6 +91,49 @@ _LAST_EDIT = (
     .limit(1)
 )
 _LOG_DELETE = delete(_EDITS).where(_EDITS.c.id == bindparam("edit_id"))
+_SPAN_STATEMENTS = {"update": _SPAN_UPDATE, "delete": _SPAN_DELETE, "insert": _SPAN_INSERT}
+_LOG_STATEMENTS = {"insert": _LOG_INSERT, "delete": _LOG_DELETE}
+
+
+def _bound(table, names):
+    """Return ``values()`` arguments binding each named column of ``table`` to a parameter of its name and type."""
+    return {name: bindparam(name, type_=table.c[name].type) for name in names}
+
+
+@functools.cache
+def _span_and_log_statement(span_change: str, log_change: str):
+    """Return one PostgreSQL statement that changes a span of a working copy and logs (or unlogs) the edit.
+
+    Data-modifying CTEs (SQLite has none): a round trip less for every edit. It
+    selects the id of the span changed (the new one for an insert). The log's
+    parameters are those of the separate statements prefixed with ``log_``.
+    """
+    columns = ("start", "end", "label", "attrs", "updated_at")
+    if span_change == "update":
+        changed = update(_SPANS).where(*_OWN_SPAN).values(_bound(_SPANS, columns))
+    elif span_change == "delete":
+        changed = delete(_SPANS).where(*_OWN_SPAN)
+    else:
+        new_columns = (*columns, "article_id", "origin", "owner_id", "source", "created_at")
+        changed = insert(_SPANS).values(_bound(_SPANS, new_columns))
+    changed = changed.returning(_SPANS.c.id).cte("span_change")
+    if log_change == "insert":
+        names = (
+            "state_id",
+            "version",
+            "action",
+            "before",
+            "after",
+            "status_before",
+            "comment_before",
+            "created_at",
+        )
+        logged = insert(_EDITS).values(
+            {name: bindparam(f"log_{name}", type_=_EDITS.c[name].type) for name in names}
+        )
+    else:
+        logged = delete(_EDITS).where(_EDITS.c.id == bindparam("log_edit_id"))
+    return select(changed.c.id).add_cte(logged.cte("log_change"))
 
 
 # Every part of the page an edit can change.
@@ -110,6 +154,19 @@ class EditResult:
 # --- editing ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _LoggedEdit:
+    """The newest logged edit of a working copy, and whether an older one is left once it is undone."""
+
+    id: int
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    status_before: str
+    comment_before: str | None
+    older: bool
+
+
 @dataclass
 class _Work:
     """A working copy locked for one edit: its state row is updated (so locked) until commit."""
@@ -124,6 +181,10 @@ class _Work:
     status: str
     comment: str | None
     spans: list[SpanView]
+    # Whether the database is PostgreSQL, which takes a span's change and its log entry in one statement.
+    postgres: bool = False
+    # For undo: the newest logged edit, read with the version bump (None when there is none).
+    last_edit: _LoggedEdit | None = None
     status_before: str = ""
     # Where spans were removed or added, for EditResult.ranges.
     ranges: list[tuple[int, int]] = field(default_factory=list)
@@ -184,21 +245,64 @@ class _Work:
         )
 
 
+def _newest_edit_json():
+    """Return a scalar subquery of the newest logged edit of (:the_article, :the_user) as [[id, ..., older]] or []."""
+    newest, older = _EDITS.alias("newest"), _EDITS.alias("older")
+    state_id = (
+        select(_STATES.c.id)
+        .where(_STATES.c.article_id == bindparam("the_article"), _STATES.c.user_id == bindparam("the_user"))
+        .scalar_subquery()
+    )
+    newest_version = select(func.max(older.c.version)).where(older.c.state_id == state_id).scalar_subquery()
+    has_older = exists().where(older.c.state_id == newest.c.state_id, older.c.version < newest.c.version)
+    return (
+        select(
+            json_rows(
+                newest.c.id,
+                newest.c.action,
+                newest.c.before,
+                newest.c.after,
+                newest.c.status_before,
+                newest.c.comment_before,
+                has_older,
+            )
+        )
+        .where(newest.c.state_id == state_id, newest.c.version == newest_version)
+        .scalar_subquery()
+    )
+
+
 @functools.cache
-def _bump_statement():
-    """Bump the version of (:the_article, :the_user) if it is still :seen; return the state and its article."""
+def _bump_statement(*, undo: bool = False):
+    """Bump the version of (:the_article, :the_user) if it is still :seen; return the state and its article.
+
+    For ``undo`` also the newest logged edit, read under the same row lock.
+    """
     state = _STATES.c
+    # The subqueries name the article and user by the parameters, never by the updated row's columns:
+    # SQLite's RETURNING is written with unqualified column names, and there ``span.article_id =
+    # annotation_state.article_id`` would read ``article_id = article_id``, true of every span.
+    article, user = bindparam("the_article"), bindparam("the_user")
 
     def of_article(column):
-        return select(column).where(_ARTICLES.c.id == state.article_id).scalar_subquery()
+        return select(column).where(_ARTICLES.c.id == article).scalar_subquery()
 
+    returned = [
+        state.id,
+        state.version,
+        state.status,
+        state.comment,
+        of_article(_ARTICLES.c.external_id),
+        of_article(_ARTICLES.c.text),
+        state.claimed_at,
+        # The working copy, read under the state's row lock that every edit of it takes first.
+        working_copy_json(article, user),
+    ]
+    if undo:
+        returned.append(_newest_edit_json())
     return (
         update(_STATES)
-        .where(
-            state.article_id == bindparam("the_article"),
-            state.user_id == bindparam("the_user"),
-            state.version == bindparam("seen"),
-        )
+        .where(state.article_id == article, state.user_id == user, state.version == bindparam("seen"))
         .values(
             version=state.version + 1,
             updated_at=bindparam("now"),
@@ -215,17 +319,7 @@ def _bump_statement():
                 else_=state.claimed_at,
             ),
         )
-        .returning(
-            state.id,
-            state.version,
-            state.status,
-            state.comment,
-            of_article(_ARTICLES.c.external_id),
-            of_article(_ARTICLES.c.text),
-            state.claimed_at,
-            # The working copy, read under the state's row lock that every edit of it takes first.
-            working_copy_json(state.article_id, state.user_id),
-        )
+        .returning(*returned)
     )
 
 
@@ -237,14 +331,23 @@ def _current_version_statement():
 
 
 def _begin(
-    session: Session, article_id: int, user: User, seen: int, settings: ProjectSettings | None
+    session: Session,
+    article_id: int,
+    user: User,
+    seen: int,
+    settings: ProjectSettings | None,
+    *,
+    undo: bool = False,
 ) -> _Work:
-    """Bump the version of the user's state if it is still ``seen``, make sure they hold the article, load the copy."""
+    """Bump the version of the user's state if it is still ``seen``, make sure they hold the article, load the copy.
+
+    For ``undo`` the newest logged edit comes along.
+    """
     settings = settings or load_settings(session)
     now = utcnow()
     params = claim_params(settings, now)
     bumped = session.execute(
-        _bump_statement(),
+        _bump_statement(undo=undo),
         {
             "the_article": article_id,
             "the_user": user.id,
@@ -264,7 +367,7 @@ def _begin(
             f"Not saved: this article was changed in another tab or window (you edited version {seen}, "
             f"it is now at version {current}). The latest version is shown; redo the edit if it is still needed."
         )
-    state_id, version, status, comment, external_id, text, claimed_at, copy = bumped
+    state_id, version, status, comment, external_id, text, claimed_at, copy = bumped[:8]
     if claimed_at is None:
         # The first edit claims the article (or claims it again after a lapse), if there is room.
         lock_article(session, article_id)
@@ -276,15 +379,28 @@ def _begin(
             )
         session.execute(_STATE_UPDATE, {"state_id": state_id, "claimed_at": now})
     spans = span_views(text, copy)
-    return _Work(article_id, external_id, text, user, state_id, seen, version, status, comment, spans)
+    work = _Work(article_id, external_id, text, user, state_id, seen, version, status, comment, spans)
+    work.postgres = session.get_bind().dialect.name == "postgresql"
+    if undo and bumped[8]:
+        edit_id, action, before, after, status_before, comment_before, older = bumped[8][0]
+        work.last_edit = _LoggedEdit(
+            edit_id, action, before, after, status_before, comment_before, bool(older)
+        )
+    return work
 
 
 @contextmanager
 def _editing(
-    session: Session, article_id: int, user: User, seen: int, settings: ProjectSettings | None
+    session: Session,
+    article_id: int,
+    user: User,
+    seen: int,
+    settings: ProjectSettings | None,
+    *,
+    undo: bool = False,
 ) -> Iterator[_Work]:
     """Yield the locked working copy; anything raised rolls the edit (and the version bump) back."""
-    work = _begin(session, article_id, user, seen, settings)
+    work = _begin(session, article_id, user, seen, settings, undo=undo)
     try:
         yield work
     except BaseException:
@@ -292,37 +408,61 @@ def _editing(
         raise
 
 
-def _log(
-    session: Session,
-    work: _Work,
-    action: EditAction,
-    *,
-    before: SpanView | None = None,
-    after: SpanView | None = None,
-) -> None:
-    """Log an edit with the span before and after it and the status before it."""
-    session.execute(
-        _LOG_INSERT,
-        {
-            "state_id": work.state_id,
-            "version": work.version,
-            "action": action.value,
-            "before": before.snapshot() if before else None,
-            "after": after.snapshot() if after else None,
-            "status_before": work.status,
-            "comment_before": work.comment,
-            "created_at": utcnow(),
-        },
-    )
+def _log_values(
+    work: _Work, action: EditAction, before: SpanView | None = None, after: SpanView | None = None
+) -> dict[str, Any]:
+    """Return the log entry of an edit: the span before and after it and the status before it."""
+    return {
+        "state_id": work.state_id,
+        "version": work.version,
+        "action": action.value,
+        "before": before.snapshot() if before else None,
+        "after": after.snapshot() if after else None,
+        "status_before": work.status,
+        "comment_before": work.comment,
+        "created_at": utcnow(),
+    }
+
+
+def _log(session: Session, work: _Work, action: EditAction) -> None:
+    """Log an edit that changes no span (a status change)."""
+    session.execute(_LOG_INSERT, _log_values(work, action))
+
+
+def _write(
+    session: Session, work: _Work, span_change: tuple[str, dict], log_change: tuple[str, dict]
+) -> int | None:
+    """Change a span of the working copy and log (or unlog) the edit; return the id of an inserted span.
+
+    Each change is a kind ("update", "delete" or "insert") and its values. One
+    statement on PostgreSQL, two on SQLite.
+    """
+    (span_kind, span_values), (log_kind, log_values) = span_change, log_change
+    if work.postgres:
+        values = {**span_values, **{f"log_{name}": value for name, value in log_values.items()}}
+        return session.execute(_span_and_log_statement(span_kind, log_kind), values).scalar()
+    changed = session.execute(_SPAN_STATEMENTS[span_kind], span_values)
+    inserted = changed.scalar_one() if span_kind == "insert" else None
+    session.execute(_LOG_STATEMENTS[log_kind], log_values)
+    return inserted
 
 
 def _span_edited(
-    session: Session, work: _Work, action: EditAction, before: SpanView | None, after: SpanView | None
-):
-    """Log a span edit, and put the article back in progress (an accepted one needs accepting again)."""
-    _log(session, work, action, before=before, after=after)
+    session: Session,
+    work: _Work,
+    action: EditAction,
+    before: SpanView | None,
+    after: SpanView | None,
+    change: tuple[str, dict],
+) -> int | None:
+    """Make and log a span edit's change; put the article back in progress (an accepted one needs accepting again).
+
+    Returns the id of an inserted span.
+    """
+    span_id = _write(session, work, change, ("insert", _log_values(work, action, before, after)))
     if work.status != Status.IN_PROGRESS.value:
         _set_state(session, work, Status.IN_PROGRESS.value, work.comment)
+    return span_id
 
 
 def _replace_span(work: _Work, old: SpanView | None, new: SpanView | None) -> None:
@@ -353,27 +493,27 @@ def _set_state(session: Session, work: _Work, status: str, comment: str | None) 
         version_counts.count_accepted(session, work.state_id)
 
 
-def _update_span(session: Session, work: _Work, span: SpanView) -> None:
-    session.execute(
-        _SPAN_UPDATE,
-        {
-            "the_span": span.id,
-            "the_owner": work.user.id,
-            "start": span.start,
-            "end": span.end,
-            "label": span.label,
-            "attrs": span.attrs,
-            "updated_at": utcnow(),
-        },
-    )
+def _updated(work: _Work, span: SpanView) -> tuple[str, dict]:
+    """Return the change that gives a span of the working copy the offsets, label and attributes of ``span``."""
+    values = {
+        "the_span": span.id,
+        "the_owner": work.user.id,
+        "start": span.start,
+        "end": span.end,
+        "label": span.label,
+        "attrs": span.attrs,
+        "updated_at": utcnow(),
+    }
+    return "update", values
 
 
-def _delete_span(session: Session, work: _Work, span_id: int) -> None:
-    session.execute(_SPAN_DELETE, {"the_span": span_id, "the_owner": work.user.id})
+def _deleted(work: _Work, span_id: int) -> tuple[str, dict]:
+    """Return the change that deletes a span from the working copy."""
+    return "delete", {"the_span": span_id, "the_owner": work.user.id}
 
 
-def _insert_span(session: Session, work: _Work, span: SpanView) -> int:
-    """Insert a span into the user's working copy and return its new id."""
+def _inserted(work: _Work, span: SpanView) -> tuple[str, dict]:
+    """Return the change that inserts a span into the user's working copy."""
     now = utcnow()
     values = {
         **span.snapshot(),
@@ -383,7 +523,7 @@ def _insert_span(session: Session, work: _Work, span: SpanView) -> int:
         "created_at": now,
         "updated_at": now,
     }
-    return session.execute(_SPAN_INSERT, values).scalar_one()
+    return "insert", values
 
 
 def overlap_message(other: SpanView, what: str) -> str:
@@ -431,8 +571,8 @@ def add_span(
         if other is not None:
             raise SpanOverlap(overlap_message(other, f"“{work.text[snapped[0] : snapped[1]]}”"))
         added = SpanView(0, *snapped, label, {}, work.text[snapped[0] : snapped[1]], "annotator")
-        added = replace(added, id=_insert_span(session, work, added))
-        _span_edited(session, work, EditAction.ADD, None, added)
+        added_id = _span_edited(session, work, EditAction.ADD, None, added, _inserted(work, added))
+        added = replace(added, id=added_id)
         _replace_span(work, None, added)
         session.commit()
     message = f"Added {label} “{added.text}”."
@@ -458,8 +598,7 @@ def relabel_span(
         if old.label == label:
             return EditResult(_unchanged(session, work, span_id), f"“{old.text}” is already {label}.")
         new = replace(old, label=label, attrs=old.attrs if label == CASUALTY else {})
-        _update_span(session, work, new)
-        _span_edited(session, work, EditAction.RELABEL, old, new)
+        _span_edited(session, work, EditAction.RELABEL, old, new, _updated(work, new))
         _replace_span(work, old, new)
         session.commit()
     return work.result(f"“{new.text}” is now {label}.", selected=span_id)
@@ -477,8 +616,7 @@ def delete_span(
     """Delete a span from the user's working copy."""
     with _editing(session, article_id, user, version, settings) as work:
         old = work.span(span_id)
-        _delete_span(session, work, span_id)
-        _span_edited(session, work, EditAction.DELETE, old, None)
+        _span_edited(session, work, EditAction.DELETE, old, None, _deleted(work, span_id))
         _replace_span(work, old, None)
         session.commit()
     return work.result(f"Deleted {old.label} “{old.text}”.", selected=None)
@@ -537,8 +675,7 @@ def resize_span(
         if other is not None:
             raise SpanOverlap(overlap_message(other, f"growing “{old.text}”"))
         new = replace(old, start=start, end=end, text=work.text[start:end])
-        _update_span(session, work, new)
-        _span_edited(session, work, EditAction.RESIZE, old, new)
+        _span_edited(session, work, EditAction.RESIZE, old, new, _updated(work, new))
         _replace_span(work, old, new)
         session.commit()
     return work.result(f"Now “{new.text}”.", selected=span_id)
@@ -591,8 +728,7 @@ def set_attributes(
         new = replace(old, attrs=dict(attrs))
         if new.attrs == old.attrs:
             return EditResult(_unchanged(session, work, span_id), "No change.")
-        _update_span(session, work, new)
-        _span_edited(session, work, EditAction.ATTRS, old, new)
+        _span_edited(session, work, EditAction.ATTRS, old, new, _updated(work, new))
         _replace_span(work, old, new)
         session.commit()
     return work.result(f"“{new.text}”: {new.badge}.", selected=span_id)
@@ -660,29 +796,33 @@ def undo(
     session: Session, article_id: int, user: User, *, version: int, settings: ProjectSettings | None = None
 ) -> EditResult:
     """Reverse the newest edit of the user's working copy (again and again, down to the first visit)."""
-    with _editing(session, article_id, user, version, settings) as work:
-        last = session.execute(_LAST_EDIT, {"state_id": work.state_id}).first()
+    with _editing(session, article_id, user, version, settings, undo=True) as work:
+        last = work.last_edit
         if last is None:
             raise NothingToUndo("Nothing to undo: this is the article as you first opened it.")
+        unlogged = ("delete", {"edit_id": last.id})
         selected = None
         if last.action != EditAction.STATUS:
             # The span as the edit left it, found by its offsets (see SpanEdit): ids may be reused.
             current = work.span_like(last.after) if last.after is not None else None
             restored = None
             if last.before is None:
-                _delete_span(session, work, current.id)
+                _write(session, work, _deleted(work, current.id), unlogged)
             else:
                 restored = _from_snapshot(work.text, last.before, span_id=current.id if current else 0)
                 if current is None:
-                    restored = replace(restored, id=_insert_span(session, work, restored))
+                    restored = replace(
+                        restored, id=_write(session, work, _inserted(work, restored), unlogged)
+                    )
                 else:
-                    _update_span(session, work, restored)
+                    _write(session, work, _updated(work, restored), unlogged)
                 selected = restored.id
             _replace_span(work, current, restored)
+        else:
+            session.execute(_LOG_DELETE, unlogged[1])
         if _changes_state(work, last.status_before, last.comment_before):
             _set_state(session, work, last.status_before, last.comment_before)
-        session.execute(_LOG_DELETE, {"edit_id": last.id})
-        can_undo = bool(last.older)
+        can_undo = last.older
         session.commit()
     return work.result(
         f"Undid {_describe(last)}.",
