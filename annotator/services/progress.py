@@ -1,7 +1,9 @@
 """Progress counts for the top bar: articles, those this user accepted, and those complete.
 
 An article is complete when it has as many accepted versions as it needs
-annotators (services/settings.py), counted in one query.
+annotators (services/settings.py), counted in one query. The articles are the
+visible ones, summed from the import batches' counters (services/articles.py):
+a few rows, not a count of the corpus on every page.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from annotator.models import AnnotationState, Article, Status
+from annotator.services.articles import visible_count
 from annotator.services.assignment import claim_params, required_of
 from annotator.services.settings import ProjectSettings, load_settings
+from annotator.services.visibility import visible_articles
 
 _ARTICLES = Article.__table__
 _STATES = AnnotationState.__table__
@@ -30,17 +34,19 @@ class Progress:
 @functools.cache
 def _progress_statement():
     accepted = _STATES.c.status == Status.ACCEPTED.value
+    accepted_states = _STATES.join(_ARTICLES, _ARTICLES.c.id == _STATES.c.article_id)
     per_article = (
         select(_STATES.c.article_id, func.count().label("accepted"))
-        .where(accepted)
+        .select_from(accepted_states)
+        .where(accepted, visible_articles())
         .group_by(_STATES.c.article_id)
         .subquery()
     )
     return select(
-        select(func.count()).select_from(_ARTICLES).scalar_subquery(),
+        visible_count(),
         select(func.count())
-        .select_from(_STATES)
-        .where(_STATES.c.user_id == bindparam("user_id"), accepted)
+        .select_from(accepted_states)
+        .where(_STATES.c.user_id == bindparam("user_id"), accepted, visible_articles())
         .scalar_subquery(),
         select(func.count())
         .select_from(per_article)
