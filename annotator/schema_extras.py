@@ -54,8 +54,8 @@ _SQLITE = [
         text, content='article', content_rowid='id', tokenize='unicode61 remove_diacritics 0')""",
     f"""CREATE TRIGGER IF NOT EXISTS article_after_insert AFTER INSERT ON article BEGIN
         INSERT INTO {FTS_TABLE} (rowid, text) VALUES (new.id, new.text);
-        INSERT OR IGNORE INTO article_count (batch_id, articles)
-            VALUES (coalesce(new.import_batch_id, 0), 0);
+        INSERT INTO article_count (batch_id, articles) SELECT coalesce(new.import_batch_id, 0), 0
+            WHERE NOT EXISTS (SELECT 1 FROM article_count WHERE batch_id = coalesce(new.import_batch_id, 0));
         UPDATE article_count SET articles = articles + 1 WHERE batch_id = coalesce(new.import_batch_id, 0);
     END""",
     f"""CREATE TRIGGER IF NOT EXISTS article_after_delete AFTER DELETE ON article BEGIN
@@ -69,8 +69,8 @@ _SQLITE = [
     """CREATE TRIGGER IF NOT EXISTS article_after_batch_update AFTER UPDATE OF import_batch_id ON article
     WHEN old.import_batch_id IS NOT new.import_batch_id BEGIN
         UPDATE article_count SET articles = articles - 1 WHERE batch_id = coalesce(old.import_batch_id, 0);
-        INSERT OR IGNORE INTO article_count (batch_id, articles)
-            VALUES (coalesce(new.import_batch_id, 0), 0);
+        INSERT INTO article_count (batch_id, articles) SELECT coalesce(new.import_batch_id, 0), 0
+            WHERE NOT EXISTS (SELECT 1 FROM article_count WHERE batch_id = coalesce(new.import_batch_id, 0));
         UPDATE article_count SET articles = articles + 1 WHERE batch_id = coalesce(new.import_batch_id, 0);
     END""",
 ]
