@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, column, exists, func, literal_column, or_, table
+from sqlalchemy import ColumnElement, and_, column, exists, func, literal_column, or_, table
 from sqlmodel import Session, select
 
 from annotator.errors import Forbidden, InvalidEdit, NotFound
@@ -34,6 +35,9 @@ MAX_SEARCH_LENGTH = 200
 MAX_SEARCH_WORDS = 12
 # Words as both full-text indexes cut them: runs of letters and digits.
 WORD = re.compile(r"[^\W_]+")
+# Up to this many articles share an id prefix, SQLite sorts them from the id index; beyond, it
+# walks the articles in order (about the square root of a million articles times a page).
+PREFIX_SORT_LIMIT = 10_000
 
 _ARTICLES = Article.__table__
 _STATES = AnnotationState.__table__
@@ -100,14 +104,14 @@ def list_page(
     raises InvalidEdit.
     """
     who = _whose(session, viewer, filters.annotator)
-    conditions = _conditions(viewer, who, filters)
+    parts = _filters(viewer, who, filters)
     if before is not None and after is None:
-        ids = _page_ids(session, conditions, filters, before=before, limit=limit + 1)
+        ids = _page_ids(session, parts, filters, before=before, limit=limit + 1)
         if len(ids) > limit:
             ids = ids[1:]  # the extra one, the smallest, says there is a page before
             return ArticlePage(_rows(session, ids, who.id, settings), ids[-1], ids[0], who.username)
         # Nothing before this page: it is the first page, filled from the start.
-    ids = _page_ids(session, conditions, filters, after=after, limit=limit + 1)
+    ids = _page_ids(session, parts, filters, after=after, limit=limit + 1)
     next_after = ids[limit - 1] if len(ids) > limit else None
     ids = ids[:limit]
     # An empty page after the last article still links back to the articles before it.
@@ -126,39 +130,71 @@ def _whose(session: Session, viewer: User, annotator: str | None) -> User:
     return user
 
 
-def _conditions(viewer: User, who: User, filters: ListFilters) -> list:
-    """Return the conditions on ``article`` rows that the filters (but the search) make."""
-    conditions = [visible_articles()]
+@dataclass(frozen=True)
+class _Filter:
+    """One filter: a condition on ``article`` rows, and the same as a walk of an index of states.
+
+    The walk (``key``, the states' article id, under ``conditions`` on the
+    states) visits only the matching articles, in article order: a page of a
+    filter that matches a few articles in a million reads those few, where
+    testing every article in turn would read the million.
+    """
+
+    condition: ColumnElement[bool]
+    states: Any  # the states table alias the walk reads
+    conditions: tuple
+    # Several users' states may name one article (flags): the walk groups them.
+    grouped: bool = False
+
+    def walk(self, others: list) -> tuple[Any, Any]:
+        """Return the walk's key and statement, with ``others`` (conditions on article rows) applied."""
+        key = self.states.c.article_id
+        statement = (
+            select(key)
+            .select_from(self.states.join(_ARTICLES, _ARTICLES.c.id == key))
+            .where(*self.conditions, *others)
+        )
+        return key, statement.group_by(key) if self.grouped else statement
+
+
+def _filters(viewer: User, who: User, filters: ListFilters) -> list[_Filter | ColumnElement[bool]]:
+    """Return what the filters (but the search) ask: walkable filters first, plain conditions after."""
+    parts: list = [visible_articles()]
     mine = _STATES.alias("mine")
-    of_who = and_(mine.c.article_id == _ARTICLES.c.id, mine.c.user_id == who.id)
+    of_who = (mine.c.user_id == who.id,)
+    linked = mine.c.article_id == _ARTICLES.c.id
     if filters.status is not None:
         if filters.status not in set(Status):
             choices = ", ".join(status.value for status in Status)
             raise InvalidEdit(f"Unknown status {filters.status!r}: choose one of {choices}.")
         if filters.status == Status.TODO.value:
-            conditions.append(~exists().where(of_who, mine.c.status != Status.TODO.value))
+            # Most articles are to do: testing them in article order finds a page soon.
+            parts.append(~exists().where(linked, *of_who, mine.c.status != Status.TODO.value))
         else:
-            conditions.append(exists().where(of_who, mine.c.status == filters.status))
+            wanted = (*of_who, mine.c.status == filters.status)
+            parts.insert(0, _Filter(exists().where(linked, *wanted), mine, wanted))
     elif who.id != viewer.id or filters.annotator:
         # Whose work, with no status: the articles they opened or worked on.
-        conditions.append(exists().where(of_who))
+        parts.insert(0, _Filter(exists().where(linked, *of_who), mine, of_who))
     if filters.flagged:
         flag = _STATES.alias("flag")
         raised = [
-            flag.c.article_id == _ARTICLES.c.id,
             flag.c.status == Status.FLAGGED.value,
             # Not answered yet: no reviewer's note newer than the flag (services/flags.py).
             or_(flag.c.reviewer_note_at.is_(None), flag.c.reviewer_note_at <= flag.c.updated_at),
         ]
-        if viewer.role == Role.ANNOTATOR.value or who.id != viewer.id:
+        mine_only = viewer.role == Role.ANNOTATOR.value or who.id != viewer.id
+        if mine_only:
             raised.append(flag.c.user_id == who.id)
-        conditions.append(exists().where(*raised))
-    return conditions
+        # Open flags are few: walk them first.
+        condition = exists().where(flag.c.article_id == _ARTICLES.c.id, *raised)
+        parts.insert(0, _Filter(condition, flag, tuple(raised), grouped=not mine_only))
+    return parts
 
 
 def _page_ids(
     session: Session,
-    conditions: list,
+    parts: list,
     filters: ListFilters,
     *,
     after: int | None = None,
@@ -168,62 +204,94 @@ def _page_ids(
     """Return up to ``limit`` ids of matching articles after ``after`` (or the last ones before ``before``), ascending."""
     search = filters.search.strip()
     if not search:
-        return _walk(session, _ARTICLES.c.id, select(_ARTICLES.c.id), conditions, after, before, limit)
+        key, statement = _walk_of(parts)
+        return _walk(session, key, statement, [], after, before, limit)
     if len(search) > MAX_SEARCH_LENGTH:
         raise InvalidEdit(f"The search is {len(search)} characters long; keep it to {MAX_SEARCH_LENGTH}.")
-    # Matches of the id prefix and of the words, merged in article order.
-    found = set(
-        _walk(
-            session,
-            _ARTICLES.c.id,
-            select(_ARTICLES.c.id),
-            [*conditions, *_id_prefix(session, search)],
-            after,
-            before,
-            limit,
-        )
-    )
     words = WORD.findall(search)
     if len(words) > MAX_SEARCH_WORDS:
         raise InvalidEdit(f"The search has {len(words)} words; keep it to {MAX_SEARCH_WORDS}.")
+    # The search walks its own index; the filters are conditions on what it finds.
+    conditions = [part.condition if isinstance(part, _Filter) else part for part in parts]
+    # Matches of the id prefix and of the words, merged in article order.
+    found = set(_prefix_ids(session, search, conditions, after, before, limit))
     if words:
         found.update(_word_ids(session, words, conditions, after, before, limit))
     ordered = sorted(found)
     return ordered[:limit] if before is None else ordered[-limit:]
 
 
+def _walk_of(parts: list) -> tuple[Any, Any]:
+    """Return the key and statement that walk the filters' matches: along the first walkable filter, or the articles."""
+    first = parts[0]
+    if isinstance(first, _Filter):
+        others = [part.condition if isinstance(part, _Filter) else part for part in parts[1:]]
+        return first.walk(others)
+    return _ARTICLES.c.id, select(_ARTICLES.c.id).where(*parts)
+
+
 def _walk(session, key, statement, conditions, after, before, limit) -> list[int]:
     """Run ``statement`` in ``key`` order from the keyset boundary; return the ids ascending."""
+    ids = list(session.execute(_walk_statement(key, statement, conditions, after, before, limit)).scalars())
+    return ids if before is None else ids[::-1]
+
+
+def _walk_statement(key, statement, conditions, after, before, limit):
     if before is not None:
         statement = statement.where(key < before).order_by(key.desc())
     else:
         if after is not None:
             statement = statement.where(key > after)
         statement = statement.order_by(key)
-    ids = list(session.execute(statement.where(*conditions).limit(limit)).scalars())
-    return ids if before is None else ids[::-1]
+    return statement.where(*conditions).limit(limit)
 
 
 def _word_ids(session, words, conditions, after, before, limit) -> list[int]:
+    ids = list(session.execute(_word_statement(session, words, conditions, after, before, limit)).scalars())
+    return ids if before is None else ids[::-1]
+
+
+def _word_statement(session, words, conditions, after, before, limit):
+    """Return the keyset query of the articles holding every word, served by the full-text index."""
     if session.get_bind().dialect.name == "postgresql":
         matches = literal_column("article.text_search").op("@@")(
             func.plainto_tsquery(TS_CONFIG, " ".join(words))
         )
-        return _walk(
-            session, _ARTICLES.c.id, select(_ARTICLES.c.id), [*conditions, matches], after, before, limit
+        return _walk_statement(
+            _ARTICLES.c.id, select(_ARTICLES.c.id), [*conditions, matches], after, before, limit
         )
     # Each word quoted: FTS5 reads it as a string, never as its query syntax.
     query = " AND ".join('"' + word.replace('"', '""') + '"' for word in words)
     statement = select(_ARTICLES.c.id).select_from(_FTS.join(_ARTICLES, _ARTICLES.c.id == _FTS.c.rowid))
     # Keyed on the FTS rowid, so that FTS5 walks its matches in order and stops at the limit.
-    return _walk(
-        session,
+    return _walk_statement(
         _FTS.c.rowid,
         statement,
         [*conditions, _FTS.c[FTS_TABLE].op("MATCH")(query)],
         after,
         before,
         limit,
+    )
+
+
+def _prefix_ids(session, prefix, conditions, after, before, limit) -> list[int]:
+    """Return a keyset page of the articles whose external id starts with ``prefix``.
+
+    The id index finds the matches, which are then sorted into article order:
+    cheap while they are few. A prefix shared by many articles (``src/``) is
+    better served by walking the articles in order and testing each, which
+    finds a page soon. PostgreSQL's planner chooses from its statistics; SQLite
+    has none (the app never runs ANALYZE), so it counts the matches up to a
+    threshold first, through the index.
+    """
+    range_ = _id_prefix(session, prefix)
+    if session.get_bind().dialect.name == "sqlite":
+        few = select(_ARTICLES.c.id).where(*range_).limit(PREFIX_SORT_LIMIT).subquery()
+        if session.execute(select(func.count()).select_from(few)).scalar_one() >= PREFIX_SORT_LIMIT:
+            # substr cannot use the id index, so SQLite walks the primary key instead.
+            range_ = [func.substr(_ARTICLES.c.external_id, 1, len(prefix)) == prefix]
+    return _walk(
+        session, _ARTICLES.c.id, select(_ARTICLES.c.id), [*conditions, *range_], after, before, limit
     )
 
 

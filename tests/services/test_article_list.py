@@ -468,3 +468,14 @@ def test_create_all_on_an_existing_database_changes_nothing(database_url):
             assert ids(session, make_user(session), "kabul") == ["once"]
     finally:
         engine.dispose()
+
+
+def test_an_id_prefix_shared_by_many_articles_pages_the_same(session, ann, monkeypatch):
+    add_articles(session, 9, prefix="wide/")
+    add_articles(session, 2, prefix="narrow/")
+    expected = [f"wide/{n:03d}" for n in range(9)]
+    assert walk(session, ann, ListFilters(search="wide/"), limit=4) == expected
+    # Past the threshold, SQLite walks the articles instead of sorting the id index's matches.
+    monkeypatch.setattr(articles, "PREFIX_SORT_LIMIT", 3)
+    assert walk(session, ann, ListFilters(search="wide/"), limit=4) == expected
+    assert walk_back(session, ann, ListFilters(search="wide/"), limit=4) == expected
