@@ -108,11 +108,14 @@ def timed(call, repeat: int) -> tuple[float, float]:
     return statistics.median(samples), samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
 
 
-def explain(session: Session, statement) -> str:
+def explain(session: Session, statement, params: dict | None = None) -> str:
     dialect = session.get_bind().dialect
-    sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    compiled = statement.compile(dialect=dialect)
+    values = compiled.construct_params(params or {})
+    if compiled.positional:
+        values = tuple(values[name] for name in compiled.positiontup)
     prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
-    rows = session.connection().exec_driver_sql(prefix + sql).all()
+    rows = session.connection().exec_driver_sql(prefix + str(compiled), values).all()
     return "\n".join("    " + " | ".join(str(value) for value in row) for row in rows)
 
 
@@ -202,8 +205,7 @@ def show(session: Session, ann: User, rev: User) -> None:
     print(f"\n  plan: search id prefix (few matches)\n{explain(session, prefix)}")
     print(f"\n  plan: visible articles count\n{explain(session, select(articles.visible_count()))}")
     params = {"user_id": ann.id, "n": 1, "coverage": 0}
-    statement = progress._progress_statement().params(params)
-    print(f"\n  plan: progress\n{explain(session, statement)}")
+    print(f"\n  plan: progress\n{explain(session, progress._progress_statement(), params)}")
 
 
 def main() -> None:

@@ -19,7 +19,19 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, column, exists, func, literal_column, or_, table
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    column,
+    exists,
+    func,
+    literal_column,
+    or_,
+    table,
+)
 from sqlmodel import Session, select
 
 from annotator.errors import Forbidden, InvalidEdit, NotFound
@@ -243,7 +255,9 @@ def _walk_statement(key, statement, conditions, after, before, limit):
         if after is not None:
             statement = statement.where(key > after)
         statement = statement.order_by(key)
-    return statement.where(*conditions).limit(limit)
+    # A literal limit, as the search's values (see _planned_with): a generic plan assumes a tenth of
+    # the rows come back, and walks the article table for a word that is in fifty.
+    return statement.where(*conditions).limit(bindparam(None, limit, type_=Integer(), literal_execute=True))
 
 
 def _word_ids(session, words, conditions, after, before, limit) -> list[int]:
@@ -255,7 +269,7 @@ def _word_statement(session, words, conditions, after, before, limit):
     """Return the keyset query of the articles holding every word, served by the full-text index."""
     if session.get_bind().dialect.name == "postgresql":
         matches = literal_column("article.text_search").op("@@")(
-            func.plainto_tsquery(TS_CONFIG, " ".join(words))
+            func.plainto_tsquery(literal_column(f"'{TS_CONFIG}'::regconfig"), _planned_with(" ".join(words)))
         )
         return _walk_statement(
             _ARTICLES.c.id, select(_ARTICLES.c.id), [*conditions, matches], after, before, limit
@@ -305,11 +319,23 @@ def _id_prefix(session: Session, prefix: str) -> list:
     upper = _next_prefix(prefix)
     external_id = _ARTICLES.c.external_id
     if session.get_bind().dialect.name == "postgresql":
-        conditions = [external_id.op("~>=~")(prefix)]
+        conditions = [external_id.op("~>=~")(_planned_with(prefix))]
         if upper is not None:
-            conditions.append(external_id.op("~<~")(upper))
+            conditions.append(external_id.op("~<~")(_planned_with(upper)))
         return conditions
     return [external_id >= prefix] + ([external_id < upper] if upper is not None else [])
+
+
+def _planned_with(value: str):
+    """Return ``value`` as a bound value that PostgreSQL plans the query with.
+
+    Sent as a parameter, a prepared statement may be run with a generic plan
+    (after five runs), one for any prefix or words: it cannot tell a rare word
+    (use the index, then sort) from a common one (walk the articles in order),
+    and a wrong guess reads the whole table. Rendered into the statement (as a
+    quoted literal, by SQLAlchemy), each search is planned for its own value.
+    """
+    return bindparam(None, value, type_=String(), literal_execute=True)
 
 
 def _next_prefix(prefix: str) -> str | None:
