@@ -79,7 +79,7 @@ class ArticleRow:
 class ListFilters:
     """What the list shows: all visible articles, or those matching every filter given."""
 
-    status: str | None = None  # whose status (below) is this one; "todo" includes untouched articles
+    status: str | None = None  # the annotator's (below) status on it; "todo" includes untouched articles
     annotator: str | None = None  # whose work: a username (reviewers and admins); None: the viewer's
     flagged: bool = False  # only articles with an open (unanswered) flag: the annotator's, or anyone's
     search: str = ""  # words of the text (all of them), or the beginning of an article id
