@@ -11,7 +11,8 @@ HTTP: bench/scale.py measures the pages through gunicorn):
 - each filter (status, todo, annotator, open flag), a search for a common word,
   a rare word and an id prefix;
 - the counts of the top bar and the list (visible articles, this user's statuses),
-  next to ``count(*)`` of the article table: the other baseline.
+  next to ``count(*)`` of the visible articles (the other baseline) and of
+  all articles (the count before imports had a visibility).
 
 Prints p50 and p99 in ms, their ratio to the baseline, and the load average.
 ``--explain`` prints each query plan. Keep N small while the machine is shared;
@@ -42,6 +43,7 @@ from annotator.models import AnnotationState, Article, User  # noqa: E402
 from annotator.services import articles, progress  # noqa: E402
 from annotator.services.articles import ListFilters  # noqa: E402
 from annotator.services.settings import ProjectSettings  # noqa: E402
+from annotator.services.visibility import visible_articles  # noqa: E402
 from bench.web import postgres_database  # noqa: E402
 
 VOCABULARY = [f"word{n}" for n in range(5000)]
@@ -153,7 +155,10 @@ def run(engine, label: str, n: int, repeat: int, show_plans: bool) -> None:
             "search id prefix (src3/00012)": lambda: articles.list_page(
                 session, ann, SETTINGS, ListFilters(search="src3/00012")
             ),
-            "count(*) of articles (before; baseline)": lambda: session.execute(
+            "count(*) of visible articles (baseline)": lambda: session.execute(
+                select(func.count()).select_from(Article).where(visible_articles())
+            ).scalar_one(),
+            "count(*) of all articles (before)": lambda: session.execute(
                 select(func.count()).select_from(Article)
             ).scalar_one(),
             "top bar (progress: articles, mine, team)": lambda: progress.progress(session, ann.id, SETTINGS),
