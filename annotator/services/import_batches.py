@@ -63,7 +63,9 @@ class RunningBatch:
         """Drop the owner's lock (after the batch is committed or discarded)."""
         if self._connection is not None:
             connection, self._connection = self._connection, None
-            connection.close()  # ends the session, and with it the advisory lock
+            # Closed for good, not returned to the pool, which would keep the session and its lock.
+            connection.invalidate()
+            connection.close()
         if self._lock_fd is not None:
             fd, self._lock_fd = self._lock_fd, None
             if self._lock_file is not None:

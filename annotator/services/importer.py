@@ -738,7 +738,8 @@ class _Checked:
     records: int = 0
 
 
-def _chunks(items: Iterable[Any], size: int = CHUNK_SIZE) -> Iterator[list[Any]]:
+def _chunks(items: Iterable[Any], size: int | None = None) -> Iterator[list[Any]]:
+    size = size or CHUNK_SIZE
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
