@@ -177,9 +177,8 @@ def import_command(paths: tuple[Path, ...], origin: str, cleanup: bool) -> None:
             found = clean_up(session)
         for batch in found:
             click.echo(f"Deleted import {batch.id} (interrupted): {batch.articles} articles it had written.")
-        click.echo(
-            f"{len(found)} interrupted imports cleaned up." if found else "No interrupted import found."
-        )
+        if not found:
+            click.echo("No interrupted import found.")
         if not paths:
             return
     elif not paths:
