@@ -64,7 +64,7 @@ CHUNK_SIZE = 1000
 # What one write transaction holds at most: articles, and spans. On SQLite every web
 # edit waits for the transaction in progress, so it must stay well under a second.
 WRITE_ARTICLES = 1000
-WRITE_SPANS = 20_000
+WRITE_SPANS = 10_000
 # The width of Article.external_id.
 MAX_ID_LENGTH = 255
 # The longest article text, in characters: spaCy's default ``max_length``. News
