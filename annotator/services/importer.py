@@ -16,8 +16,10 @@ than a chunk of records in memory:
 
 Spans (and gold) that an import adds to articles stored before it cannot be
 hidden by its batch; they are staged in a local file while the import
-writes, and written in that last transaction. How long it holds the write
-lock grows with them: about a second per 100,000 such spans on SQLite.
+writes, and written in that last transaction, so that they appear all at
+once with the rest. Its length grows with them: 1.9 s for 117,000 spans here
+(a model import onto 2,000 stored articles, on a busy 2-core machine). On
+SQLite web edits wait for it; on PostgreSQL they do not (it locks no row they write).
 
 An import that fails cleans up after itself; one killed is cleaned up by the
 next import, or `annotator import --cleanup` (see services/import_batches.py).
