@@ -82,6 +82,8 @@ class BatchState(enum.StrEnum):
 
     IMPORTING = "importing"
     COMMITTED = "committed"
+    # Left by an import that failed or crashed, and being deleted.
+    DISCARDING = "discarding"
 
 
 class ImportBatch(SQLModel, table=True):

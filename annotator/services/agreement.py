@@ -46,6 +46,7 @@ from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS
 from annotator.models import AnnotationState, Article, Origin, Span, Status, User
 from annotator.services.evaluate import CasualtyAttributes, Evaluation, SchemeScore, score
 from annotator.services.origins import preannotator_spans
+from annotator.services.visibility import visible_article_id
 
 CHUNK_SIZE = 500
 # The nervaluate scheme behind each of our two names.
@@ -664,6 +665,7 @@ def agreement(
     names_of = _users(session, annotators)
     accepted_by = (
         AnnotationState.status == Status.ACCEPTED.value,
+        visible_article_id(AnnotationState.article_id),
         *([AnnotationState.user_id.in_(list(names_of))] if annotators is not None else []),
     )
     shared = (

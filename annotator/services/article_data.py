@@ -17,13 +17,13 @@ from sqlmodel import Session, select
 
 from annotator.errors import Forbidden, NotFound
 from annotator.models import AnnotationState, Article, Origin, Role, Span, Status, User
-from annotator.services.articles import get_article
 from annotator.services.assignment import claim_params, required_of
 from annotator.services.gold import gold_of
 from annotator.services.gold_revisions import has_revision_condition
 from annotator.services.origins import model_source_condition, parse_origin
 from annotator.services.settings import ProjectSettings, load_settings
 from annotator.services.users import get_user_by_name
+from annotator.services.visibility import find_article, visible_articles
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
@@ -133,7 +133,7 @@ def list_page(
         statement = statement.outerjoin(
             state, and_(state.c.article_id == Article.id, state.c.user_id == chosen.id)
         )
-    statement = statement.where(Article.id > after)
+    statement = statement.where(Article.id > after, visible_articles())
     if status is not None:
         statement = statement.where(_status_condition(status, chosen.id if chosen is not None else None))
     if has_gold is not None:
@@ -206,7 +206,7 @@ def read_article(
     for an unknown article, user or source, Forbidden for an origin the viewer
     may not read, and ValueError for a malformed one.
     """
-    article = get_article(session, external_id)
+    article = find_article(session, external_id)
     if article is None:
         raise NotFound(f"no article with id {external_id!r}")
     settings = settings or load_settings(session)

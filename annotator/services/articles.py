@@ -39,7 +39,7 @@ from annotator.models import AnnotationState, Article, ArticleCount, Role, Statu
 from annotator.schema_extras import FTS_TABLE, TS_CONFIG
 from annotator.services.assignment import claim_params, holders_of, required_of
 from annotator.services.settings import ProjectSettings
-from annotator.services.visibility import visible_articles
+from annotator.services.visibility import visible_article_id, visible_articles
 
 PAGE_SIZE = 100
 # A search is a few words (all must occur) or the beginning of an article id.
@@ -432,8 +432,7 @@ def count_by_status(session: Session, user_id: int, *, total: int | None = None)
     """
     rows = session.exec(
         select(AnnotationState.status, func.count())
-        .join(Article, Article.id == AnnotationState.article_id)
-        .where(AnnotationState.user_id == user_id, visible_articles())
+        .where(AnnotationState.user_id == user_id, visible_article_id(AnnotationState.article_id))
         .group_by(AnnotationState.status)
     ).all()
     counts = {status.value: 0 for status in Status}

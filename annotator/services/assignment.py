@@ -30,6 +30,7 @@ from annotator.models import AnnotationState, Article, Role, Span, Status, User,
 from annotator.services import audit
 from annotator.services.settings import SPREAD, ProjectSettings, load_settings
 from annotator.services.spans import copy_model_spans
+from annotator.services.visibility import visible_article_id, visible_articles
 
 # Statuses after which an article leaves the annotator's queue.
 FINISHED = (Status.ACCEPTED.value, Status.SKIPPED.value, Status.FLAGGED.value)
@@ -124,6 +125,7 @@ def _own_claims_statement():
         select(state.c.article_id)
         .where(state.c.user_id == bindparam("viewer_id"), state.c.status.in_(OPEN), holds(state))
         .where(state.c.article_id.not_in(bindparam("excluded", expanding=True)))
+        .where(visible_article_id(state.c.article_id))
         .order_by(state.c.assigned_at.is_(None), state.c.article_id)
         .limit(1)
     )
@@ -140,7 +142,11 @@ def _candidate_statement(*, started: bool):
         mine.c.user_id == bindparam("viewer_id"),
         or_(mine.c.status.in_(FINISHED), holds(mine)),
     )
-    conditions = [~viewer_has_part, article.c.id.not_in(bindparam("excluded", expanding=True))]
+    conditions = [
+        ~viewer_has_part,
+        article.c.id.not_in(bindparam("excluded", expanding=True)),
+        visible_articles(article.c.import_batch_id),
+    ]
     if started:
         conditions += [others > 0, others < required_of(article.c.id)]
     else:
@@ -368,7 +374,9 @@ def assign(
         found = (
             dict(
                 session.exec(
-                    select(Article.external_id, Article.id).where(Article.external_id.in_(wanted))
+                    select(Article.external_id, Article.id).where(
+                        Article.external_id.in_(wanted), visible_articles()
+                    )
                 ).all()
             )
             if wanted
@@ -432,6 +440,7 @@ def claims_of(session: Session, user_id: int, settings: ProjectSettings) -> list
         )
         .join(_ARTICLES, _ARTICLES.c.id == state.c.article_id)
         .where(state.c.user_id == user_id, state.c.status.in_(OPEN), holds(state))
+        .where(visible_articles(_ARTICLES.c.import_batch_id))
         .order_by(state.c.article_id),
         claim_params(settings),
     ).all()

@@ -67,6 +67,7 @@ from annotator.services.edits import (
 )
 from annotator.services.gold_revisions import record_revision
 from annotator.services.settings import load_settings
+from annotator.services.visibility import visible_articles
 from annotator.services.workspace import StateView, casualty_badge
 
 _ARTICLES = Article.__table__
@@ -297,7 +298,7 @@ def _article_statement():
             curation.updated_at,
         )
         .select_from(_ARTICLES.outerjoin(_CURATIONS, curation.article_id == article.id))
-        .where(article.id == bindparam("article_id"))
+        .where(article.id == bindparam("article_id"), visible_articles())
     )
 
 

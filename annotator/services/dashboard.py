@@ -29,6 +29,7 @@ from annotator.models import (
     VersionCount,
 )
 from annotator.services.version_counts import MARKER
+from annotator.services.visibility import visible_article_id
 
 # A pause between two edits longer than this is not counted as work.
 IDLE_SECONDS = 300.0
@@ -93,6 +94,7 @@ def active_times(session: Session, user_ids: list[int] | None = None) -> dict[in
     query = (
         select(AnnotationState.user_id, gaps.c.state_id, func.coalesce(capped, 0.0))
         .join(AnnotationState, AnnotationState.id == gaps.c.state_id)
+        .where(visible_article_id(AnnotationState.article_id))
         .group_by(AnnotationState.user_id, gaps.c.state_id)
     )
     if user_ids is not None:
@@ -105,8 +107,10 @@ def active_times(session: Session, user_ids: list[int] | None = None) -> dict[in
 
 def status_counts(session: Session, user_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     """Return user id -> status -> how many of their working copies have it."""
-    query = select(AnnotationState.user_id, AnnotationState.status, func.count()).group_by(
-        AnnotationState.user_id, AnnotationState.status
+    query = (
+        select(AnnotationState.user_id, AnnotationState.status, func.count())
+        .where(visible_article_id(AnnotationState.article_id))
+        .group_by(AnnotationState.user_id, AnnotationState.status)
     )
     if user_ids is not None:
         query = query.where(AnnotationState.user_id.in_(user_ids))
@@ -269,7 +273,7 @@ def strict_figures(session: Session, user_ids: list[int]) -> StrictFigures:
                 ),
             )
         )
-        .where(counts.c.kind == "state", mine.c.user_id.in_(user_ids))
+        .where(counts.c.kind == "state", mine.c.user_id.in_(user_ids), visible_article_id(mine.c.article_id))
         .group_by(mine.c.user_id, theirs.c.user_id, counts.c.label)
     ):
         add(found.pairs[(first, second)], label, *numbers)
@@ -282,7 +286,7 @@ def strict_figures(session: Session, user_ids: list[int]) -> StrictFigures:
                 and_(article.c.id == mine.c.article_id, article.c.preannotated_with == counts.c.reference),
             )
         )
-        .where(counts.c.kind == "model", mine.c.user_id.in_(user_ids))
+        .where(counts.c.kind == "model", mine.c.user_id.in_(user_ids), visible_article_id(mine.c.article_id))
         .group_by(mine.c.user_id, counts.c.label)
     ):
         add(found.model[user_id], label, *numbers)
@@ -302,7 +306,7 @@ def strict_figures(session: Session, user_ids: list[int]) -> StrictFigures:
                 ),
             )
         )
-        .where(counts.c.kind == "gold", mine.c.user_id.in_(user_ids))
+        .where(counts.c.kind == "gold", mine.c.user_id.in_(user_ids), visible_article_id(mine.c.article_id))
         .group_by(mine.c.user_id, counts.c.label)
     ):
         add(found.gold[user_id], label, *numbers)

@@ -39,6 +39,7 @@ from annotator.models import (
     User,
 )
 from annotator.services import audit
+from annotator.services.visibility import visible_articles
 
 # Ids per query: well under every backend's limit on bound parameters.
 CHUNK_SIZE = 1000
@@ -94,7 +95,10 @@ def plan_article_deletion(
     wanted = list(dict.fromkeys(external_ids))
     found: dict[str, int] = {}
     for chunk in _chunks(wanted):
-        query = select(Article.external_id, Article.id).where(col(Article.external_id).in_(chunk))
+        # An article of an import still running is not found: its import owns it until it commits.
+        query = select(Article.external_id, Article.id).where(
+            col(Article.external_id).in_(chunk), visible_articles()
+        )
         found.update(session.exec(query.with_for_update() if lock else query).all())
     present = [external_id for external_id in wanted if external_id in found]
     plan = DeletionPlan(

@@ -17,6 +17,7 @@ from annotator.models import AnnotationState, Article, Origin, Role, Span, Statu
 from annotator.services.chunks import Segment, segments
 from annotator.services.gold_revisions import has_revision_condition
 from annotator.services.settings import ProjectSettings
+from annotator.services.visibility import get_visible, visible_articles
 
 # Characters of text shown either side of a difference.
 CONTEXT = 60
@@ -92,6 +93,7 @@ def available(
         session.exec(
             select(Article.id).where(
                 Article.id == article_id,
+                visible_articles(),
                 has_revision_condition(),
                 select(AnnotationState.id)
                 .join(User, User.id == AnnotationState.user_id)
@@ -117,7 +119,7 @@ def feedback(
 ) -> Feedback:
     """Return where ``annotator``'s (by default the viewer's own) accepted version differs from gold."""
     owner = _owner(session, viewer, annotator, settings)
-    article = session.get(Article, article_id)
+    article = get_visible(session, article_id)
     if article is None:
         raise NotFound(f"No article number {article_id}.")
     has_gold = session.exec(

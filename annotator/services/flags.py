@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from annotator.errors import Forbidden, InvalidEdit, NotFound
 from annotator.models import AnnotationState, Article, Role, Status, User, utcnow
+from annotator.services.visibility import get_visible
 
 MAX_NOTE = 2000
 # The versions a reviewer may send back: those their annotator finished and still stand by or asked about.
@@ -48,7 +49,7 @@ def _check(reviewer: User, note: str) -> str:
 
 
 def _state(session: Session, article_id: int, annotator: str) -> tuple[Article, AnnotationState]:
-    article = session.get(Article, article_id)
+    article = get_visible(session, article_id)
     if article is None:
         raise NotFound(f"No article number {article_id}.")
     user = session.exec(select(User).where(User.username == annotator)).first()

@@ -21,13 +21,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, func, or_
+from sqlalchemy import exists, or_
 from sqlmodel import Session, select
 
 from annotator.models import AnnotationState, Article, Origin, Prediction, Span, Status, User
 from annotator.services.gold_revisions import articles_with_revisions, has_revision_condition
 from annotator.services.origins import ALL_ANNOTATORS, PREANNOTATOR, SpanOwner, model_source_condition
 from annotator.services.settings import ProjectSettings, load_settings
+from annotator.services.visibility import count_visible, visible_articles
 
 CHUNK_SIZE = 500
 # Why an article has no gold yet (markers in place of its spans).
@@ -137,7 +138,7 @@ def iter_documents(
     filled in as documents are yielded.
     """
     selection = selection if selection is not None else Selection(owner.origin)
-    selection.articles = session.exec(select(func.count()).select_from(Article)).one()
+    selection.articles = session.exec(select(count_visible())).one()
     if owner.origin == ALL_ANNOTATORS:
         yield from _accepted_versions(session, selection, chunk_size)
         return
@@ -150,7 +151,7 @@ def iter_documents(
     while True:
         rows = session.exec(
             select(Article.id, Article.external_id, Article.text, Article.meta)
-            .where(Article.id > last_id, _has_version(owner))
+            .where(Article.id > last_id, _has_version(owner), visible_articles())
             .order_by(Article.id)
             .limit(chunk_size)
         ).all()
@@ -186,7 +187,7 @@ def document_ids(
     while True:
         ids = session.exec(
             select(Article.id)
-            .where(Article.id > last_id, _has_version(owner))
+            .where(Article.id > last_id, _has_version(owner), visible_articles())
             .order_by(Article.id)
             .limit(chunk_size)
         ).all()
@@ -338,6 +339,7 @@ def _accepted_versions(session: Session, selection: Selection, chunk_size: int) 
                 exists().where(
                     AnnotationState.article_id == Article.id, AnnotationState.status == Status.ACCEPTED.value
                 ),
+                visible_articles(),
             )
             .order_by(Article.id)
             .limit(chunk_size)

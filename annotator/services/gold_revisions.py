@@ -40,6 +40,7 @@ from annotator.models import (
     utcnow,
 )
 from annotator.services import audit, version_counts
+from annotator.services.visibility import get_visible
 
 MAX_REASON = 2000
 
@@ -273,7 +274,7 @@ def _check_reviewer(user: User) -> None:
 
 
 def _article(session: Session, article_id: int) -> Article:
-    article = session.get(Article, article_id)
+    article = get_visible(session, article_id)
     if article is None:
         raise NotFound(f"No article number {article_id}.")
     return article

@@ -19,9 +19,9 @@ from sqlmodel import Session
 from annotator.errors import AnnotatorError, NotFound
 from annotator.labels import spans_errors
 from annotator.models import Origin, Prediction, Span, User, utcnow
-from annotator.services.articles import get_article
 from annotator.services.assignment import lock_article
 from annotator.services.origins import api_source, source_name_errors
+from annotator.services.visibility import find_article
 
 
 class BadPredictions(AnnotatorError):
@@ -50,7 +50,8 @@ def store_predictions(
     known labels, CASUALTY attributes, no two overlapping. Raises NotFound for
     an unknown article and BadPredictions, writing nothing, for any problem.
     """
-    article = get_article(session, external_id)
+    # An article of an import still running is not found: predictions wait until it commits.
+    article = find_article(session, external_id)
     if article is None:
         raise NotFound(f"no article with id {external_id!r}")
     problems = source_name_errors(source) + spans_errors(article.text, spans)

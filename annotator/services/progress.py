@@ -18,7 +18,7 @@ from annotator.models import AnnotationState, Article, Status
 from annotator.services.articles import visible_count
 from annotator.services.assignment import claim_params, required_of
 from annotator.services.settings import ProjectSettings, load_settings
-from annotator.services.visibility import visible_articles
+from annotator.services.visibility import visible_article_id
 
 _ARTICLES = Article.__table__
 _STATES = AnnotationState.__table__
@@ -34,20 +34,22 @@ class Progress:
 @functools.cache
 def _progress_statement():
     accepted = _STATES.c.status == Status.ACCEPTED.value
-    accepted_states = _STATES.join(_ARTICLES, _ARTICLES.c.id == _STATES.c.article_id)
     per_article = (
         select(_STATES.c.article_id, func.count().label("accepted"))
-        .select_from(accepted_states)
-        .where(accepted, visible_articles())
+        .where(accepted)
         .group_by(_STATES.c.article_id)
         .subquery()
     )
     return select(
+        # The import batches' counters, not a count of the corpus (visibility.count_visible counts it).
         visible_count(),
         select(func.count())
-        .select_from(accepted_states)
-        .where(_STATES.c.user_id == bindparam("user_id"), accepted, visible_articles())
+        .select_from(_STATES)
+        .where(_STATES.c.user_id == bindparam("user_id"), accepted, visible_article_id(_STATES.c.article_id))
         .scalar_subquery(),
+        # No visibility check per complete article (a lookup each, on every page's top bar): only
+        # visible articles get annotation states, as every path that creates one finds its article
+        # through the visibility condition.
         select(func.count())
         .select_from(per_article)
         .where(per_article.c.accepted >= required_of(per_article.c.article_id))

@@ -45,6 +45,7 @@ from annotator.models import (
     User,
     VersionCount,
 )
+from annotator.services.visibility import visible_article_id, visible_articles
 
 PAGE_SIZE = 50
 # The sort key of an article whose counts are missing (F1 is never below 0). Such articles come
@@ -162,10 +163,13 @@ def _counts_statement():
     waiting = _accepted_counts().subquery()
     flagged = _STATES.alias("flagged")
     return select(
-        select(func.count()).select_from(waiting).where(_no_gold(waiting.c.article_id)).scalar_subquery(),
+        select(func.count())
+        .select_from(waiting)
+        .where(_no_gold(waiting.c.article_id), visible_article_id(waiting.c.article_id))
+        .scalar_subquery(),
         select(func.count())
         .select_from(flagged)
-        .where(flagged.c.status == FLAGGED, ~_answered(flagged))
+        .where(flagged.c.status == FLAGGED, ~_answered(flagged), visible_article_id(flagged.c.article_id))
         .scalar_subquery(),
     )
 
@@ -249,6 +253,7 @@ def _candidates(filters: Filters):
             .select_from(_CURATIONS.outerjoin(accepted, accepted.c.article_id == _CURATIONS.c.article_id))
             .where(finished.is_(None) if filters.state == QueueState.DRAFT else finished.is_not(None))
         )
+    statement = statement.where(visible_article_id(article_id))
     by = _STATES.alias("by")
     if filters.annotator:
         statement = statement.where(
@@ -427,7 +432,7 @@ def flags(session: Session, filters: Filters, *, page: int = 1, limit: int = PAG
             .join(annotator, annotator.c.id == state.c.user_id)
             .outerjoin(reviewer, reviewer.c.id == state.c.reviewer_note_by_id)
         )
-        .where(state.c.status == FLAGGED)
+        .where(state.c.status == FLAGGED, visible_articles(_ARTICLES.c.import_batch_id))
     )
     if filters.annotator:
         statement = statement.where(annotator.c.username == filters.annotator)

@@ -5,12 +5,17 @@ at an import batch whose state is "importing"; committing the batch (one row)
 makes them all visible at once. Every query that finds articles for the app
 filters with ``visible_articles`` so that no half-written import shows up in the
 queue, the list, counts, gold, exports, evaluation, search, the API or shards.
+
+Where articles are found through other tables (annotation states, gold
+revisions, curations), ``visible_article_id`` filters their article ids. Per-id
+reads that follow from an article already found this way (its spans, its
+states) need no condition of their own.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_
-from sqlmodel import select
+from sqlalchemy import ColumnElement, exists, func, or_
+from sqlmodel import Session, select
 
 from annotator.models import Article, BatchState, ImportBatch
 
@@ -28,3 +33,40 @@ def visible_articles(batch_id_column=None) -> ColumnElement[bool]:
     """
     column = Article.import_batch_id if batch_id_column is None else batch_id_column
     return or_(column.is_(None), column.not_in(pending_batches()))
+
+
+def visible_article_id(article_id) -> ColumnElement[bool]:
+    """Return a condition true when ``article_id`` (another table's column) is not an invisible article's id.
+
+    Correlated on the article's primary key, so each row costs one index
+    lookup, however many articles an import has written so far.
+    """
+    hidden = Article.__table__.alias("hidden_article")
+    return ~exists().where(hidden.c.id == article_id, hidden.c.import_batch_id.in_(pending_batches()))
+
+
+def count_visible():
+    """Return a scalar subquery: how many articles are visible.
+
+    Counted as all articles less the pending ones: a count of the whole table
+    keeps its fast path (SQLite counts a b-tree without reading rows), and the
+    pending ones are one range of the import batch index.
+    """
+    every = select(func.count()).select_from(Article).scalar_subquery()
+    pending = (
+        select(func.count())
+        .select_from(Article)
+        .where(Article.import_batch_id.in_(pending_batches()))
+        .scalar_subquery()
+    )
+    return every - pending
+
+
+def find_article(session: Session, external_id: str) -> Article | None:
+    """Return the visible article with this external id, or None (also for one still being imported)."""
+    return session.exec(select(Article).where(Article.external_id == external_id, visible_articles())).first()
+
+
+def get_visible(session: Session, article_id: int) -> Article | None:
+    """Return the visible article with this number, or None (also for one still being imported)."""
+    return session.exec(select(Article).where(Article.id == article_id, visible_articles())).first()

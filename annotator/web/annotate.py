@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, g, make_response, redirect, render_te
 
 from annotator.db import get_session
 from annotator.models import Role, Status
-from annotator.services import articles, assignment, feedback, flags, users, workspace
+from annotator.services import articles, assignment, feedback, users, workspace
 from annotator.web import is_htmx, progress, project_settings
 from annotator.web.params import bounded_int
 
@@ -96,7 +96,7 @@ def article_extras(ws: workspace.Workspace) -> dict:
     """Return what the article page shows besides the workspace: the reviewer's note, the feedback link."""
     session = get_session()
     return {
-        "note": flags.note_for(session, ws.article_id, ws.annotator),
+        "note": ws.note,
         # Feedback against gold: annotators on their own version; reviewers on the version they read.
         "feedback_available": ws.state is not None
         and ws.state.status == Status.ACCEPTED.value
