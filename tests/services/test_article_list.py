@@ -479,3 +479,36 @@ def test_an_id_prefix_shared_by_many_articles_pages_the_same(session, ann, monke
     monkeypatch.setattr(articles, "PREFIX_SORT_LIMIT", 3)
     assert walk(session, ann, ListFilters(search="wide/"), limit=4) == expected
     assert walk_back(session, ann, ListFilters(search="wide/"), limit=4) == expected
+
+
+def test_a_streamed_import_is_searchable_and_counted_only_once_committed(
+    session, engine, ann, tmp_path, monkeypatch
+):
+    """The streamed import writes in chunks (COPY on PostgreSQL) into a batch that commits at the end."""
+    import json
+
+    from annotator.services import importer
+
+    path = tmp_path / "corpus.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"s{n}", "text": f"Convoy number {n} reached Kandahar."}) + "\n"
+            for n in range(7)
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(importer, "WRITE_ARTICLES", 2)
+    seen = {}
+
+    def look(at: str, batch_id: int, done: int) -> None:
+        if at == "chunk" and done == 2:
+            with Session(engine) as other:
+                seen["search"] = ids(other, ann, "kandahar")
+                seen["count"] = count_articles(other)
+
+    monkeypatch.setattr(importer, "_checkpoint", look)
+    importer.import_paths(session, [path])
+    assert seen == {"search": [], "count": 0}
+    assert ids(session, ann, "kandahar") == [f"s{n}" for n in range(7)]
+    assert ids(session, ann, "convoy 3") == ["s3"]
+    assert count_articles(session) == 7
