@@ -189,8 +189,11 @@ def _bump_statement():
     """Bump the version of (:the_article, :the_user) if it is still :seen; return the state and its article."""
     state = _STATES.c
 
+    # The subqueries name the row by the bound values, not by correlating with the updated row:
+    # SQLite's RETURNING renders columns without their table, so "span.article_id = article_id"
+    # would compare a span's column with itself and bring back every article's spans.
     def of_article(column):
-        return select(column).where(_ARTICLES.c.id == state.article_id).scalar_subquery()
+        return select(column).where(_ARTICLES.c.id == bindparam("the_article")).scalar_subquery()
 
     return (
         update(_STATES)
@@ -224,7 +227,7 @@ def _bump_statement():
             of_article(_ARTICLES.c.text),
             state.claimed_at,
             # The working copy, read under the state's row lock that every edit of it takes first.
-            working_copy_json(state.article_id, state.user_id),
+            working_copy_json(bindparam("the_article"), bindparam("the_user")),
         )
     )
 
