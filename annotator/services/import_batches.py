@@ -168,6 +168,17 @@ def discard(session: Session, batch_id: int) -> int:
     session.commit()
     if not claimed:
         return 0
+    return delete_discarded(session, batch_id)
+
+
+def delete_discarded(session: Session, batch_id: int) -> int:
+    """Delete a discarding batch's articles a chunk per transaction, then its row; return how many.
+
+    Short transactions, so a large import's articles never hold the write lock
+    for long; the app stopped seeing them when the batch became "discarding". A
+    run killed midway leaves a discarding batch, which the next import (or
+    ``annotator import --cleanup``) finishes.
+    """
     deleted = 0
     ids = select(Article.id).where(Article.import_batch_id == batch_id).limit(DISCARD_CHUNK)
     while chunk := session.scalars(ids).all():
