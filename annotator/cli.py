@@ -142,15 +142,20 @@ def db_check() -> None:
 
 
 @main.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--origin",
     default="gold",
     show_default=True,
     help="Origin of spans in JSONL files: gold, model or annotator:NAME.",
 )
+@click.option(
+    "--cleanup",
+    is_flag=True,
+    help="Only delete what interrupted imports left behind (every import does this first).",
+)
 @with_database
-def import_command(paths: tuple[Path, ...], origin: str) -> None:
+def import_command(paths: tuple[Path, ...], origin: str, cleanup: bool) -> None:
     """Import articles from .txt files, folders of them, JSONL or CSV files.
 
     A .txt file's id is its file name without the extension. JSONL lines need
@@ -159,9 +164,25 @@ def import_command(paths: tuple[Path, ...], origin: str) -> None:
     A text may be at most 1,000,000 characters long (spaCy's default
     max_length). Articles already imported are left as they are; nothing is
     written when any record is invalid.
-    """
-    from annotator.services.importer import import_paths
 
+    The files are read twice: once to check every record, then to write them
+    in short transactions. The app sees none of the new articles until the
+    last one; an import that is interrupted leaves nothing visible, and what
+    it wrote is deleted by the next import (or by --cleanup).
+    """
+    from annotator.services.importer import clean_up, import_paths
+
+    if cleanup:
+        with session_scope(get_engine()) as session:
+            found = clean_up(session)
+        for batch in found:
+            click.echo(f"Deleted import {batch.id} (interrupted): {batch.articles} articles it had written.")
+        if not found:
+            click.echo("No interrupted import found.")
+        if not paths:
+            return
+    elif not paths:
+        raise click.UsageError("Missing argument 'PATHS...'.")
     with session_scope(get_engine()) as session, progress_bar("Importing") as advance:
         try:
             summary = import_paths(session, list(paths), origin=origin, progress=advance)
