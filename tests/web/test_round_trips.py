@@ -27,8 +27,10 @@ LIMITS = {
     "resize": 4,
     "delete": 4,
     "add": 4,
-    "undo": 5,  # the edit's, and reading the newest logged edit
+    "undo": 4,  # the edit's; the newest logged edit comes with the version bump
 }
+# PostgreSQL changes the span and logs the edit in one statement (data-modifying CTEs), SQLite in two.
+POSTGRESQL_LIMITS = {**LIMITS, "first edit": 7, "relabel": 3, "resize": 3, "delete": 3, "add": 3, "undo": 3}
 
 
 @pytest.fixture
@@ -80,10 +82,15 @@ def test_span_edits_send_at_most_their_statements(client, auth, db_session, stat
         ("undo", "undo", {}),
         ("undo", "undo", {}),
     ]
+    limits = (
+        POSTGRESQL_LIMITS
+        if client.application.extensions["annotator.engine"].name == "postgresql"
+        else LIMITS
+    )
     for version, (kind, action, form) in enumerate(edits):
         response, sent = counted(statements, hx_post, client, url + action, **form, version=version)
         assert response.status_code == 200, response.get_data(as_text=True)
-        assert len(sent) <= LIMITS[kind], (kind, sent)
+        assert len(sent) <= limits[kind], (kind, sent)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
