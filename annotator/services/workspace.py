@@ -227,11 +227,23 @@ def _start_statements(dialect: str):
     return create_state
 
 
-def _start_work(session: Session, article_id: int, user_id: int, settings: ProjectSettings) -> None:
+@functools.cache
+def _copy_statement():
+    """Copy the model's spans into a new working copy and return them as rows for ``span_views``."""
+    columns = _SPANS.c
+    return copy_model_spans().returning(
+        columns.id, columns.start, columns.end, columns.label, columns.attrs, columns.source
+    )
+
+
+def _start_work(
+    session: Session, article_id: int, user_id: int, settings: ProjectSettings
+) -> list[Sequence[Any]] | None:
     """Create the user's (unclaimed) state for the article and its working copy, unless another request did.
 
     The copy starts from the model's spans, unless the article gets several
     annotators and the settings keep them from starting from the same proposals.
+    Returns the rows of the copy made (None when another request made it).
     """
     now = utcnow()
     create_state = _start_statements(session.get_bind().dialect.name)
@@ -246,9 +258,15 @@ def _start_work(session: Session, article_id: int, user_id: int, settings: Proje
             "updated_at": now,
         },
     ).first()
-    if created is not None and settings.starts_from_model(article_id):
-        session.execute(copy_model_spans(), {"from_article": article_id, "owner_id": user_id, "now": now})
+    copied = None
+    if created is not None:
+        copied = []
+        if settings.starts_from_model(article_id):
+            copied = session.execute(
+                _copy_statement(), {"from_article": article_id, "owner_id": user_id, "now": now}
+            ).all()
     session.commit()
+    return copied
 
 
 def start_work(
@@ -453,9 +471,9 @@ def _read(
     # anyone's fragment request, writes nothing (reviewers start with ``start_work``). It
     # claims nothing either, and an article without room is only read.
     if not started and own and page and user.role == Role.ANNOTATOR.value and staffing.room:
-        _start_work(session, article_id, user.id, settings)
+        # The copy comes back from its INSERT, unless a concurrent request made it (then it is read).
+        copy = _start_work(session, article_id, user.id, settings)
         started, status, version, comment, can_undo = True, Status.TODO.value, 0, None, False
-        copy = None
     if started:
         spans = (
             span_views(text, copy) if copy is not None else load_spans(session, text, article_id, owner.id)
