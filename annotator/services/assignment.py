@@ -156,19 +156,15 @@ def _overlap_rank(article_id):
     return (cast(article_id, BigInteger) * SPREAD) % 10_000
 
 
-def _viewer_may_take(article):
+def _viewer_may_take(article_id, visible):
     """The viewer has no part in the article (finished it, or holds it), may see it, and did not leave it."""
     mine = _STATES.alias("mine")
     viewer_has_part = exists().where(
-        mine.c.article_id == article.c.id,
+        mine.c.article_id == article_id,
         mine.c.user_id == bindparam("viewer_id"),
         or_(mine.c.status.in_(FINISHED), holds(mine)),
     )
-    return and_(
-        ~viewer_has_part,
-        article.c.id.not_in(bindparam("excluded", expanding=True)),
-        visible_articles(article.c.import_batch_id),
-    )
+    return and_(~viewer_has_part, article_id.not_in(bindparam("excluded", expanding=True)), visible)
 
 
 @functools.cache
@@ -178,8 +174,10 @@ def _started_statement():
     Only an overlap article can have room with a holder (the others need one
     annotator), so the articles looked at are the overlap articles that some
     but not all of their N annotators accepted (one range of ix_article_queue
-    per count), and those of the unfinished claims (ix_state_open_claim_article):
-    never the articles that are done, however many they are.
+    per count), and those of the live claims (ix_state_open_claim_article):
+    never the articles that are done, however many they are. They are read
+    from those two indexes and each checked by id, never by walking the
+    articles (which SQLite would otherwise choose on an ORDER BY article.id).
     """
     partly = select(_ARTICLES.c.id.label("id")).where(
         _ARTICLES.c.accepted_count.in_(bindparam("partly", expanding=True)),
@@ -189,13 +187,16 @@ def _started_statement():
         text(OPEN_CLAIM), holds(_STATES), _in_overlap(_STATES.c.article_id), bindparam("n") > 1
     )
     started = union(partly, claimed).subquery("started")
-    article = _ARTICLES.alias("candidate")
-    others = holders_of(article.c.id)
+    # Both come from rows that point at an existing article (a foreign key), so no join is needed.
+    others = holders_of(started.c.id)
     return (
-        select(article.c.id)
-        .select_from(started.join(article, article.c.id == started.c.id))
-        .where(_viewer_may_take(article), others > 0, others < required_of(article.c.id))
-        .order_by(article.c.id)
+        select(started.c.id)
+        .where(
+            _viewer_may_take(started.c.id, visible_article_id(started.c.id)),
+            others > 0,
+            others < required_of(started.c.id),
+        )
+        .order_by(started.c.id)
         .limit(1)
     )
 
@@ -214,11 +215,11 @@ def _untouched_statement():
     return (
         select(article.c.id)
         .where(
-            # overlap_rank is 0 whenever accepted_count is (schema_queue.py); naming both lets
-            # the index give the articles in id order.
-            article.c.accepted_count == 0,
-            article.c.overlap_rank == 0,
-            _viewer_may_take(article),
+            # overlap_rank is 0 whenever accepted_count is (schema_queue.py); naming both (as
+            # constants, which PostgreSQL's statistics can weigh) gives the articles in id order.
+            article.c.accepted_count == literal_column("0"),
+            article.c.overlap_rank == literal_column("0"),
+            _viewer_may_take(article.c.id, visible_articles(article.c.import_batch_id)),
             ~exists().where(holder.c.article_id == article.c.id, holds(holder)),
         )
         .order_by(article.c.id)
