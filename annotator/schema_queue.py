@@ -6,8 +6,8 @@ it in the overlap share, services/settings.py) while the count is above 0, and
 0 while it is 0. One index on (accepted_count, overlap_rank, id) then answers
 both of the queue's questions without reading the articles that are done:
 
-- the articles nobody accepted, in article order (``accepted_count = 0 AND
-  overlap_rank = 0``: both fixed, so the index yields them by id);
+- the articles nobody accepted, in article order (``accepted_count < 1``,
+  in the index's order, which is by id there as overlap_rank is 0);
 - the overlap articles some but not all of their N annotators accepted
   (``accepted_count IN (1 .. N-1) AND overlap_rank < coverage``).
 

@@ -271,7 +271,14 @@ def measure(name: str, engine: Engine, ids: dict[str, int], n: int, times: int, 
 
 
 def bench(
-    name: str, engine: Engine, n: int, shares: list[float], times: int, *, overlap_coverage: float
+    name: str,
+    engine: Engine,
+    n: int,
+    shares: list[float],
+    times: int,
+    *,
+    overlap_coverage: float,
+    plans: bool,
 ) -> None:
     started = time.perf_counter()
     fill_articles(engine, n)
@@ -302,7 +309,7 @@ def bench(
             done = target
         add_work_in_progress(engine, ids["busy"], team, done, n, overlap=overlap)
         measure(name, engine, ids, n, times, share)
-        if share in (shares[0], shares[-1]):
+        if plans or share in (shares[0], shares[-1]):
             with Session(engine) as session:
                 settings = load_settings(session)
                 print_plans(session, assignment.queue_values(assignment.claim_params(settings), ids["fresh"]))
@@ -317,19 +324,32 @@ def main() -> None:
         "--overlap", type=float, default=10, help="overlap share with N = 2, percent (default 10)"
     )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--plans", action="store_true", help="print the plans at every share, not the first and last"
+    )
     args = parser.parse_args()
     shares = sorted(float(each) for each in args.done.split(","))
     users.PASSWORD_METHOD = "scrypt:1024:8:1"
     for coverage in (0, args.overlap):
         with tempfile.TemporaryDirectory(prefix="annotator-bench-") as folder:
             with sqlite_database(Path(folder)) as (engine, _url):
-                bench("SQLite", engine, args.n, shares, args.times, overlap_coverage=coverage)
+                bench(
+                    "SQLite", engine, args.n, shares, args.times, overlap_coverage=coverage, plans=args.plans
+                )
         if args.no_postgres:
             continue
         postgres = postgres_database(os.environ.get("ANNOTATOR_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
         if postgres is not None:
             with postgres as (engine, _url):
-                bench("PostgreSQL", engine, args.n, shares, args.times, overlap_coverage=coverage)
+                bench(
+                    "PostgreSQL",
+                    engine,
+                    args.n,
+                    shares,
+                    args.times,
+                    overlap_coverage=coverage,
+                    plans=args.plans,
+                )
     sys.exit(0)
 
 

@@ -219,14 +219,15 @@ def _untouched_statement():
     return (
         select(article.c.id)
         .where(
-            # overlap_rank is 0 whenever accepted_count is (schema_queue.py); naming both (as
-            # constants, which PostgreSQL's statistics can weigh) gives the articles in id order.
-            article.c.accepted_count == literal_column("0"),
-            article.c.overlap_rank == literal_column("0"),
+            # "< 1", not "= 0": PostgreSQL drops an ORDER BY column that an equality fixes, and
+            # may then walk the primary key, reading the articles done before the first free one.
+            article.c.accepted_count < literal_column("1"),
             _viewer_may_take(article.c.id, visible_articles(article.c.import_batch_id)),
             ~exists().where(holder.c.article_id == article.c.id, holds(holder)),
         )
-        .order_by(article.c.id)
+        # The index's order, which is article order here: overlap_rank is 0 whenever
+        # accepted_count is (schema_queue.py).
+        .order_by(article.c.accepted_count, article.c.overlap_rank, article.c.id)
         .limit(1)
     )
 
