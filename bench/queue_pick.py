@@ -23,7 +23,7 @@ statement's p50 to the new one's, the load average with each figure, and at
 the highest share the plans of the queue's statements (EXPLAIN QUERY PLAN on
 SQLite, EXPLAIN on PostgreSQL).
 
-    .venv/bin/python bench/queue.py [--n 100000] [--done 0,50,90,99] [--times 100] [--no-postgres]
+    .venv/bin/python bench/queue_pick.py [--n 100000] [--done 0,50,90,99] [--times 100] [--no-postgres]
 
 PostgreSQL: the server named by ANNOTATOR_BENCH_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/test); a database of its own, dropped after.
@@ -39,11 +39,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path, where its name would hide the standard
-# library's queue module (which psycopg imports).
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
 
 from sqlalchemy import (
     bindparam,
