@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from annotator import schema_queue
 from annotator.models import AnnotationState, Article, Status, User
-from annotator.services import assignment, deletion, edits, flags, settings, workspace
+from annotator.services import assignment, deletion, edits, flags, settings, staffing, workspace
 from annotator.services.settings import in_overlap, load_settings, set_setting
 from tests.factories import make_article, make_user
 
@@ -228,3 +228,6 @@ def test_articles_beyond_32_bit_products_are_counted_on_every_database(session, 
     set_status(session, ann, f"big{overlap[-1]}", "accepted")
     assert counters(session) == counted(session)
     assert nxt(session, bob) == f"big{overlap[-1]}"
+    # The settings page's preview of a change counts the same way.
+    change = staffing.staffing_change(session, "annotators_per_article", "3", load_settings(session))
+    assert change is not None and change.reopened == 1
