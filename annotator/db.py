@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import sqlite3
 import weakref
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
+from psycopg.pq import ConnStatus
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import (
@@ -85,15 +87,49 @@ def make_engine(
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_setup(sqlite_busy_timeout_ms))
     else:
-        kwargs.setdefault("pool_pre_ping", True)
+        # A connection goes back to the pool rolled back (a no-op for psycopg after a COMMIT),
+        # so the next request finds it clean.
+        kwargs.setdefault("pool_reset_on_return", "rollback")
+        watch_sockets = parsed.drivername == "postgresql+psycopg" and "pool_pre_ping" not in kwargs
+        if not watch_sockets:
+            kwargs.setdefault("pool_pre_ping", True)
         if parsed.drivername.startswith("postgresql") and not _connect_timeout_chosen(parsed):
             kwargs["connect_args"] = {
                 "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
                 **kwargs.get("connect_args", {}),
             }
         engine = create_engine(parsed, **kwargs)
+        if watch_sockets:
+            # Instead of a pre-ping (a round trip on every checkout): a look at the socket.
+            event.listen(engine, "checkout", _refuse_closed_connection)
     _watch_commits(engine)
     return engine
+
+
+def _refuse_closed_connection(dbapi_connection, _record, _proxy) -> None:
+    """Refuse a pooled psycopg connection that the server closed, without sending it anything.
+
+    An idle connection has nothing to read, unless the server has gone away: a
+    backend that is terminated or shut down sends its last error and closes the
+    socket, which makes it readable. Raising DisconnectionError makes the pool
+    connect again in its place, as a failed pre-ping would. A connection lost
+    without a word (a cable cut) is not seen here: its first statement fails, the
+    request answers 503, and the pool replaces its connections (see also the
+    retried session check in annotator/web).
+    """
+    if dbapi_connection.closed or dbapi_connection.pgconn.status != ConnStatus.OK:
+        raise DisconnectionError("the connection was closed")
+    if _readable(dbapi_connection.pgconn.socket):
+        raise DisconnectionError("the server closed the connection")
+
+
+def _readable(fd: int) -> bool:
+    """Return whether the socket ``fd`` has something to read (or was closed), without waiting."""
+    if hasattr(select, "poll"):  # not limited to descriptors below 1024, unlike select()
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])
 
 
 def _connect_timeout_chosen(url: URL) -> bool:

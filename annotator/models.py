@@ -17,7 +17,10 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstra
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
-from annotator import schema_queue
+from annotator import (
+    schema_extras,  # noqa: F401  (the full-text index and counters create_all adds)
+    schema_queue,
+)
 
 
 def utcnow() -> datetime:
@@ -72,11 +75,27 @@ class Article(SQLModel, table=True):
     )
 
 
+class ArticleCount(SQLModel, table=True):
+    """How many articles an import batch holds (batch 0: none), kept by triggers (see schema_extras.py).
+
+    The count of visible articles is the sum over the committed batches: a few
+    rows, where ``count(*)`` would read a million.
+    """
+
+    __tablename__ = "article_count"
+
+    # Not a foreign key: 0 stands for "no batch", and a deleted batch's row simply reaches 0.
+    batch_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    articles: int = 0
+
+
 class BatchState(enum.StrEnum):
     """Where an import stands. Only a committed batch's articles are visible to the app."""
 
     IMPORTING = "importing"
     COMMITTED = "committed"
+    # Left by an import that failed or crashed, and being deleted.
+    DISCARDING = "discarding"
 
 
 class ImportBatch(SQLModel, table=True):
@@ -236,6 +255,13 @@ class AnnotationState(SQLModel, table=True):
             "article_id",
             sqlite_where=sql_text(OPEN_CLAIM),
             postgresql_where=sql_text(OPEN_CLAIM),
+        ),
+        # "Articles with a flag", in article order (the article list's filter): flags are few.
+        Index(
+            "ix_state_flagged_article",
+            "article_id",
+            sqlite_where=sql_text("status = 'flagged'"),
+            postgresql_where=sql_text("status = 'flagged'"),
         ),
     )
 

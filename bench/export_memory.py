@@ -1,22 +1,32 @@
-"""Measure the server's memory while it streams an export of N articles over HTTP.
+"""Measure the memory and time of every export format, over HTTP and on the command line, at N and N/10 articles.
 
 Builds two SQLite databases with bulk inserts: N gold articles (default
 100,000) and a tenth as many (the baseline size), each article about
 --words words long (default 200) with a gold span about every 15 words
-(ACTOR, LOCATION, CASUALTY with attributes) and its gold revision. For each
-database it starts the app under gunicorn on 127.0.0.1 (one gthread worker,
-as the README recommends for long downloads), creates an admin's API token,
-and downloads ``GET /api/v1/export`` as JSONL and as a spaCy tar, reading
-the body in 64 KB pieces and throwing it away. While each download runs, the
-worker's VmRSS (/proc/PID/status) is sampled every 20 ms.
+(ACTOR, LOCATION, CASUALTY with attributes) and its gold revision. Each
+article also carries a few words no other article has (a reporter's name, a
+reference number), as the names and numbers of a real corpus do: spaCy's
+vocabulary grows with distinct words, so an export that kept one vocabulary
+would grow with the corpus.
 
-Prints, per download: the export's size, the time, the worker's RSS before
-the download (the baseline: the server after exporting one article in each
-format, which loads spaCy's tokenizer and the writers; then after the
-previous download) and its peak during it, and the load average. Memory is flat when
-the peak does not grow with N: compare the two databases' rows.
+For each database:
+- HTTP: it starts the app under gunicorn on 127.0.0.1 (one gthread worker,
+  as the README recommends for long downloads), creates an admin's API
+  token, and downloads ``GET /api/v1/export`` in every format (whole, and
+  with ``--split``, a 0.2 dev split as a tar), reading the body in 64 KB
+  pieces and throwing it away, while the worker's VmRSS is sampled every
+  20 ms. "before" is the worker's RSS before the download (after a warm-up
+  export of one article in each format, then after the previous download).
+- CLI: it runs ``annotator export --format F -o FILE`` (and ``--split``) in a
+  process of its own and reads its peak RSS (VmHWM) while it runs.
 
-    .venv/bin/python bench/export_memory.py [--n 100000] [--words 200] [--formats jsonl,spacy]
+Prints, per export: the size, the time, RSS before -> peak, the growth, and
+the load average; then, per export, the ratio of the peak growth at N to
+that at N/10 (about 1: flat; about 10: memory grows with the corpus) and of
+the times (about 10: linear time).
+
+    .venv/bin/python bench/export_memory.py [--n 100000] [--words 200] [--formats jsonl,spacy,conll,csv]
+        [--no-split] [--no-cli]
 
 Not part of the test suite.
 """
@@ -83,6 +93,9 @@ def make_article_text(rng: random.Random, words: int) -> tuple[str, list[dict]]:
         start = len(text) + sentence.index("{}")
         spans.append({"start": start, "end": start + len(surface), "label": label, "attrs": attrs})
         text += sentence.format(surface)
+    # Words of this article only: a reporter's name and a reference, as a real corpus has.
+    name = "".join(rng.choice("bcdfghjklmnprstvz") + rng.choice("aeiou") for _ in range(4)).title()
+    text += f"\n\nReporting by {name} in {rng.choice(PLACES)}; ref. {rng.randrange(10**9):09d}-{rng.randrange(10**6)}."
     return text, spans
 
 
@@ -173,6 +186,10 @@ def wait_until_up(port: int) -> None:
     raise RuntimeError("the server did not answer")
 
 
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def download(port: int, token: str, path: str, worker: int) -> dict:
     """Download ``path``, discarding the body; return its size, time and the worker's RSS before and at peak."""
     before = rss_kb(worker)
@@ -207,10 +224,11 @@ def download(port: int, token: str, path: str, worker: int) -> dict:
         "before": before,
         "peak": max(peak[0], rss_kb(worker)),
         "written": response.getheader("X-Export-Written"),
+        "load": loadavg(),
     }
 
 
-def serve_and_measure(url: str, token: str, formats: list[str]) -> list[tuple[str, dict]]:
+def serve_and_measure(url: str, token: str, formats: list[str], variants: list[tuple[str, bool]]) -> list:
     port = free_port()
     env = {
         **os.environ,
@@ -232,27 +250,71 @@ def serve_and_measure(url: str, token: str, formats: list[str]) -> list[tuple[st
         for format_ in formats:
             download(port, token, f"/api/v1/export?origin=annotator:bench&format={format_}", worker)
         results = []
-        for format_ in formats:
-            results.append(
-                (format_, download(port, token, f"/api/v1/export?origin=gold&format={format_}", worker))
-            )
+        for format_, split in variants:
+            query = f"origin=gold&format={format_}" + ("&dev=0.2" if split else "")
+            results.append((format_, split, download(port, token, f"/api/v1/export?{query}", worker)))
         return results
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+def run_cli(url: str, format_: str, split: bool, folder: Path) -> dict:
+    """Run ``annotator export`` in a process of its own; return its time and peak RSS (VmHWM)."""
+    output = folder / f"cli-{format_}-{'split' if split else 'whole'}"
+    env = {
+        **os.environ,
+        "ANNOTATOR_DATABASE_URL": url,
+        "ANNOTATOR_SECRET_KEY": "bench-secret",
+        "PYTHONPATH": str(REPO),
+    }
+    command = [
+        str(Path(sys.executable).with_name("annotator")),
+        "export",
+        "--format",
+        format_,
+        "-o",
+        str(output),
+    ]
+    if split:
+        command += ["--split", "dev=0.2"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
+    peak = 0
+    while process.poll() is None:
+        try:
+            peak = max(peak, rss_kb(process.pid, "VmHWM"))
+        except (OSError, LookupError):  # the process ended between poll and read
+            break
+        time.sleep(SAMPLE_EVERY_S)
+    _, err = process.communicate()
+    took = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"annotator export failed: {err.decode()[-500:]}")
+    size = sum(
+        each.stat().st_size
+        for each in ([output] if output.is_file() else output.rglob("*"))
+        if each.is_file()
+    )
+    return {"size": size, "took": took, "first_byte": None, "before": None, "peak": peak, "load": loadavg()}
+
+
+def describe(kind: str, format_: str, split: bool) -> str:
+    return f"{kind} {format_}{' split' if split else ''}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="articles in the large database")
     parser.add_argument("--words", type=int, default=200, help="about this many words per article")
-    parser.add_argument("--formats", default="jsonl,spacy", help="formats to download, in order")
+    parser.add_argument("--formats", default="jsonl,spacy,conll,csv", help="formats to export, in order")
+    parser.add_argument("--no-split", action="store_true", help="leave out the exports with a 0.2 dev split")
+    parser.add_argument("--no-cli", action="store_true", help="leave out the command line's exports")
     args = parser.parse_args()
     formats = args.formats.split(",")
+    variants = [
+        (format_, split) for split in ([False] if args.no_split else [False, True]) for format_ in formats
+    ]
     with tempfile.TemporaryDirectory() as folder:
         sizes = [max(args.n // 10, 1), args.n]
         databases = []
@@ -266,16 +328,42 @@ def main() -> None:
             databases.append((n, url, token))
         print(f"load average before measuring: {loadavg()} ({os.cpu_count()} CPUs)")
         print(
-            f"{'articles':>9} {'format':7} {'size':>9} {'time':>8} {'1st byte':>9} {'RSS before':>11} {'peak RSS':>9} {'growth':>8}"
+            f"{'articles':>9} {'export':18} {'size':>9} {'time':>8} {'1st byte':>9} {'RSS before -> peak':>19} {'growth':>8}  load average"
         )
+        growth: dict[tuple[str, str, bool], dict[int, tuple[float, float]]] = {}
         for n, url, token in databases:
-            for format_, result in serve_and_measure(url, token, formats):
-                assert result["written"] == str(n), result
+            measured = [("http", *each) for each in serve_and_measure(url, token, formats, variants)]
+            if not args.no_cli:
+                measured += [("cli", f, split, run_cli(url, f, split, Path(folder))) for f, split in variants]
+            for kind, format_, split, result in measured:
+                if kind == "http":
+                    expected = str(n) if not split else None
+                    assert expected is None or result["written"] == expected, result
+                # The command line's growth is over a bare Python (its peak includes spaCy's import).
+                before = result["before"]
+                grown = result["peak"] - (before or 0)
+                growth.setdefault((kind, format_, split), {})[n] = (grown, result["took"])
+                first = f"{result['first_byte']:8.1f}s" if result["first_byte"] is not None else f"{'':9}"
+                rss = (
+                    f"{before / 1024:7.0f}MB -> {result['peak'] / 1024:5.0f}MB"
+                    if before is not None
+                    else f"{'peak':>10} {result['peak'] / 1024:5.0f}MB"
+                )
                 print(
-                    f"{n:>9} {format_:7} {result['size'] / 1e6:7.1f}MB {result['took']:7.1f}s {result['first_byte']:8.1f}s "
-                    f"{result['before'] / 1024:9.0f}MB {result['peak'] / 1024:7.0f}MB {(result['peak'] - result['before']) / 1024:6.0f}MB"
+                    f"{n:>9} {describe(kind, format_, split):18} {result['size'] / 1e6:7.1f}MB {result['took']:7.1f}s "
+                    f"{first} {rss:>19} {grown / 1024:6.0f}MB  {result['load']}"
                 )
         print(f"load average after measuring: {loadavg()}")
+        small, large = sizes
+        print(f"\nN = {large} against N/10 = {small} (memory: about 1 is flat; time: about 10 is linear)")
+        print(f"{'export':18} {'peak growth x':>14} {'time x':>8}")
+        for (kind, format_, split), by_size in growth.items():
+            (small_growth, small_time), (large_growth, large_time) = by_size[small], by_size[large]
+            # A growth under 1 MB is noise: count it as 1 MB.
+            ratio = max(large_growth, 1024) / max(small_growth, 1024)
+            print(
+                f"{describe(kind, format_, split):18} {ratio:14.2f} {large_time / max(small_time, 1e-9):8.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ issue's targets, and the load average with every figure. Nothing is asserted.
     .venv/bin/python bench/scale.py [--sizes 10000,1000000] [--requests 500] [--work-dir DIR] [--postgres [URL]]
 
 SQLite in --work-dir by default (the databases are deleted after each size
-unless --keep); --postgres measures PostgreSQL instead, in a database of its
+unless --keep; --reuse measures a kept database again, with the import
+figures of the run that made it); --postgres measures PostgreSQL instead, in a database of its
 own created on URL's server (default postgresql://postgres@127.0.0.1:5432/test)
 and dropped after. Only 127.0.0.1 is accepted. The million takes about an hour
 on a 2-core machine and some 12 GB of disk; keep it out of CI.
@@ -176,10 +177,11 @@ def analyze(url: str) -> None:
 
 
 @contextmanager
-def sqlite_database(work: Path, size: int, keep: bool):
+def sqlite_database(work: Path, size: int, keep: bool, reuse: bool):
     path = work / f"scale-{size}.sqlite3"
-    for leftover in work.glob(f"scale-{size}.sqlite3*"):
-        leftover.unlink()
+    if not (reuse and path.exists()):
+        for leftover in work.glob(f"scale-{size}.sqlite3*"):
+            leftover.unlink()
     try:
         yield f"sqlite:///{path}"
     finally:
@@ -315,7 +317,7 @@ def measure(client: Client, size: int, requests: int, rng: random.Random) -> dic
         status, body = client.request(method, path, form, htmx)
         took = (time.perf_counter() - started) * 1000
         if status != 200:
-            sys.exit(f"{kind}: {method} {path}: {status} {body[:300]!r}")
+            sys.exit(f"{kind}: {method} {path} {form}: {status} {re.sub(r'<[^>]+>', '', body)[-1500:]!r}")
         if record:
             times[kind].append(took)
         return body
@@ -347,22 +349,41 @@ def measure(client: Client, size: int, requests: int, rng: random.Random) -> dic
 # --- one size, and the report --------------------------------------------------------------------
 
 
-def bench_size(url: str, size: int, work: Path, requests: int) -> dict:
+def import_corpus(url: str, size: int, work: Path, reuse: bool) -> tuple[float, float, str]:
+    """Import the corpus of ``size`` (or, with ``reuse``, take a kept database's import figures)."""
+    figures = work / f"scale-{size}.imported.json"
+    if reuse and figures.exists():
+        kept = json.loads(figures.read_text())
+        print(
+            f"  import: reusing the kept database, imported in {kept['seconds']:,.0f} s (load average then {kept['load']})"
+        )
+        return kept["seconds"], kept["rss"], kept["load"]
+    figures.unlink(missing_ok=True)
     path = corpus(work, size)
     print(f"  load average before importing: {loadavg()}", flush=True)
     annotator_command(url, "db", "upgrade")
-    import_seconds, import_rss, output = annotator_command(url, "import", str(path), "--origin", "model")
-    print(f"  import: {import_seconds:,.0f} s, peak RSS {import_rss:,.0f} MiB (load average {loadavg()})")
-    print("    " + output.strip().splitlines()[-1] if output.strip() else "")
-    annotator_command(url, "user", "add", "ann", "--password-stdin", stdin=PASSWORD + "\n")
+    seconds, rss, output = annotator_command(url, "import", str(path), "--origin", "model")
+    load = loadavg()
+    print(f"  import: {seconds:,.0f} s, peak RSS {rss:,.0f} MiB (load average {load})")
+    if output.strip():
+        print("    " + output.strip().splitlines()[-1])
     analyze(url)
+    figures.write_text(json.dumps({"seconds": seconds, "rss": rss, "load": load}))
+    return seconds, rss, load
+
+
+def bench_size(url: str, size: int, work: Path, requests: int, reuse: bool) -> dict:
+    import_seconds, import_rss, _ = import_corpus(url, size, work, reuse)
+    # A user of its own per run, so a kept database's articles are first visits again.
+    username = f"ann{os.getpid()}"
+    annotator_command(url, "user", "add", username, "--password-stdin", stdin=PASSWORD + "\n")
     port = free_port()
     server = start_gunicorn(url, port)
     try:
         client = Client(port)
-        client.log_in("ann", PASSWORD)
+        client.log_in(username, PASSWORD)
         print(f"  load average before the requests: {loadavg()}", flush=True)
-        times = measure(client, size, requests, random.Random(size + 1))
+        times = measure(client, size, requests, random.Random(os.getpid()))
         print(f"  load average after the requests: {loadavg()}")
     finally:
         server.terminate()
@@ -432,11 +453,18 @@ def main() -> None:
     parser.add_argument(
         "--work-dir", type=Path, help="where corpora and SQLite databases go (default: a temporary folder)"
     )
-    parser.add_argument("--keep", action="store_true", help="keep the SQLite databases")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite databases (in --work-dir)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the databases a --keep run left in --work-dir, not importing again",
+    )
     parser.add_argument(
         "--postgres", nargs="?", const=DEFAULT_POSTGRES_URL, help="measure PostgreSQL instead of SQLite"
     )
     options = parser.parse_args()
+    if options.reuse and (options.postgres or not options.work_dir):
+        parser.error("--reuse needs --work-dir and SQLite (a PostgreSQL database is dropped after each run)")
     sizes = sorted(int(size) for size in options.sizes.split(","))
     work = options.work_dir or Path(tempfile.mkdtemp(prefix="annotator-scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -451,10 +479,10 @@ def main() -> None:
             database = (
                 postgres_database(options.postgres, size)
                 if options.postgres
-                else sqlite_database(work, size, options.keep)
+                else sqlite_database(work, size, options.keep or options.reuse, options.reuse)
             )
             with database as url:
-                results[size] = bench_size(url, size, work, options.requests)
+                results[size] = bench_size(url, size, work, options.requests, options.reuse)
     finally:
         if not options.work_dir:
             shutil.rmtree(work, ignore_errors=True)

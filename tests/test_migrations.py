@@ -21,6 +21,7 @@ from annotator.db import (
     upgrade,
 )
 from annotator.models import Article
+from annotator.schema_extras import include_name
 from tests.conftest import BACKENDS, POSTGRES_URL
 
 
@@ -56,7 +57,9 @@ def test_upgrade_creates_every_table_on_an_empty_database(empty_engine):
 def test_migrated_schema_matches_the_models(empty_engine):
     upgrade(empty_engine)
     with empty_engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         differences = compare_metadata(context, SQLModel.metadata)
     assert differences == []
 

@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from annotator import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from annotator.schema_extras import include_name
 
 target_metadata = SQLModel.metadata
 
@@ -27,6 +28,8 @@ def run_migrations() -> None:
                     # SQLite alters tables by copying them; batch mode does that for us.
                     render_as_batch=sqlite,
                     compare_type=True,
+                    # The full-text index and the counters' DDL are not models (schema_extras.py).
+                    include_name=include_name,
                 )
                 context.run_migrations()
                 if sqlite:

@@ -652,7 +652,8 @@ def _bump_statement():
     curation = _CURATIONS.c
 
     def of_article(column):
-        return select(column).where(_ARTICLES.c.id == curation.article_id).scalar_subquery()
+        # By the bound value: SQLite's RETURNING renders columns without their table (see edits.py).
+        return select(column).where(_ARTICLES.c.id == bindparam("the_article")).scalar_subquery()
 
     return (
         update(_CURATIONS)

@@ -29,6 +29,8 @@ from annotator.errors import AnnotatorError, NotFound
 from annotator.models import (
     AnnotationState,
     Article,
+    ArticleCount,
+    BatchState,
     Curation,
     GoldAction,
     GoldRevision,
@@ -38,7 +40,7 @@ from annotator.models import (
     Status,
     User,
 )
-from annotator.services import audit
+from annotator.services import audit, import_batches
 from annotator.services.visibility import visible_articles
 
 # Ids per query: well under every backend's limit on bound parameters.
@@ -46,6 +48,11 @@ CHUNK_SIZE = 1000
 # How many ids an audit event lists; the counts say how many there were.
 LISTED_IDS = 100
 BATCH_PAGE_SIZE = 50
+_NOT_COMMITTED = {
+    BatchState.IMPORTING.value: "This import is still running: its articles are not in the app yet. "
+    "Stop it (Ctrl-C cleans up after itself), or wait for it to finish, then delete it.",
+    BatchState.DISCARDING.value: "This import is already being deleted.",
+}
 
 
 class DeletionRefused(AnnotatorError):
@@ -115,6 +122,10 @@ def plan_batch_deletion(session: Session, batch_id: int, *, lock: bool = False) 
     batch = session.get(ImportBatch, batch_id)
     if batch is None:
         raise NotFound(f"no import {batch_id}")
+    if batch.state != BatchState.COMMITTED.value:
+        plan = DeletionPlan(article_ids=[], shown_ids=[], batch=batch)
+        session.rollback()
+        raise DeletionRefused(_NOT_COMMITTED[batch.state], plan)
     query = select(Article.id, Article.external_id).where(Article.import_batch_id == batch_id)
     rows = session.exec((query.with_for_update() if lock else query).order_by(Article.id)).all()
     plan = DeletionPlan(
@@ -203,7 +214,6 @@ def delete_batch(
     plan = plan_batch_deletion(session, batch_id, lock=True)
     _check(session, plan, confirm_work=confirm_work, expected=expected)
     batch = plan.batch
-    _delete(session, plan.article_ids)
     audit.record(
         session,
         actor,
@@ -216,8 +226,11 @@ def delete_batch(
         imported_at=batch.created_at.isoformat(),
         **_details(plan, confirm_work),
     )
-    session.delete(batch)
+    # The whole import leaves the app at once (one row), then its articles go a chunk per
+    # transaction: deleting a million articles in one would hold the write lock for minutes.
+    batch.state = BatchState.DISCARDING.value
     session.commit()
+    import_batches.delete_discarded(session, batch_id)
     return plan
 
 
@@ -291,12 +304,14 @@ class BatchPage:
 
 def list_batches(session: Session, *, before: int | None = None, limit: int = BATCH_PAGE_SIZE) -> BatchPage:
     """Return the newest imports (older than ``before``), with who made them and their articles still stored."""
-    remaining = (
-        select(func.count())
-        .select_from(Article)
-        .where(Article.import_batch_id == ImportBatch.id)
+    # From the per-batch counters the triggers keep: counting a million-article import's rows
+    # would read them all.
+    remaining = func.coalesce(
+        select(ArticleCount.articles)
+        .where(ArticleCount.batch_id == ImportBatch.id)
         .correlate(ImportBatch)
-        .scalar_subquery()
+        .scalar_subquery(),
+        0,
     )
     query = (
         select(ImportBatch, User.username, remaining)
@@ -318,7 +333,7 @@ def get_batch(session: Session, batch_id: int) -> BatchRow:
     if batch is None:
         raise NotFound(f"no import {batch_id}")
     user = session.get(User, batch.user_id) if batch.user_id is not None else None
-    articles = session.exec(
-        select(func.count()).select_from(Article).where(Article.import_batch_id == batch_id)
-    ).one()
+    articles = (
+        session.exec(select(ArticleCount.articles).where(ArticleCount.batch_id == batch_id)).first() or 0
+    )
     return BatchRow(batch, user.username if user else None, articles)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, insert, null, update
+from sqlalchemy import and_, bindparam, case, delete, exists, insert, null, update
 from sqlmodel import Session, select
 
 from annotator.errors import (
@@ -41,14 +41,15 @@ from annotator.models import (
 )
 from annotator.services import version_counts
 from annotator.services.assignment import FINISHED, FullyStaffed, claim_params, lock_article, room_for
-from annotator.services.settings import load_settings
+from annotator.services.settings import ProjectSettings, load_settings
 from annotator.services.workspace import (
     SpanView,
     StateView,
     Workspace,
     has_undoable_edits,
-    load_spans,
     load_workspace,
+    span_views,
+    working_copy_json,
 )
 from annotator.wording import indefinite
 
@@ -75,8 +76,15 @@ _SPAN_UPDATE = update(_SPANS).where(*_OWN_SPAN)
 _SPAN_DELETE = delete(_SPANS).where(*_OWN_SPAN)
 _STATE_UPDATE = update(_STATES).where(_STATES.c.id == bindparam("state_id"))
 _LOG_INSERT = insert(_EDITS)
+_OLDER_EDITS = _EDITS.alias("older")
+# The newest edit, and whether an older one is left once it is undone.
 _LAST_EDIT = (
-    select(_EDITS)
+    select(
+        _EDITS,
+        exists()
+        .where(_OLDER_EDITS.c.state_id == _EDITS.c.state_id, _OLDER_EDITS.c.version < _EDITS.c.version)
+        .label("older"),
+    )
     .where(_EDITS.c.state_id == bindparam("state_id"))
     .order_by(_EDITS.c.version.desc())
     .limit(1)
@@ -181,8 +189,11 @@ def _bump_statement():
     """Bump the version of (:the_article, :the_user) if it is still :seen; return the state and its article."""
     state = _STATES.c
 
+    # The subqueries name the row by the bound values, not by correlating with the updated row:
+    # SQLite's RETURNING renders columns without their table, so "span.article_id = article_id"
+    # would compare a span's column with itself and bring back every article's spans.
     def of_article(column):
-        return select(column).where(_ARTICLES.c.id == state.article_id).scalar_subquery()
+        return select(column).where(_ARTICLES.c.id == bindparam("the_article")).scalar_subquery()
 
     return (
         update(_STATES)
@@ -215,6 +226,8 @@ def _bump_statement():
             of_article(_ARTICLES.c.external_id),
             of_article(_ARTICLES.c.text),
             state.claimed_at,
+            # The working copy, read under the state's row lock that every edit of it takes first.
+            working_copy_json(bindparam("the_article"), bindparam("the_user")),
         )
     )
 
@@ -226,9 +239,11 @@ def _current_version_statement():
     )
 
 
-def _begin(session: Session, article_id: int, user: User, seen: int) -> _Work:
+def _begin(
+    session: Session, article_id: int, user: User, seen: int, settings: ProjectSettings | None
+) -> _Work:
     """Bump the version of the user's state if it is still ``seen``, make sure they hold the article, load the copy."""
-    settings = load_settings(session)
+    settings = settings or load_settings(session)
     now = utcnow()
     params = claim_params(settings, now)
     bumped = session.execute(
@@ -252,7 +267,7 @@ def _begin(session: Session, article_id: int, user: User, seen: int) -> _Work:
             f"Not saved: this article was changed in another tab or window (you edited version {seen}, "
             f"it is now at version {current}). The latest version is shown; redo the edit if it is still needed."
         )
-    state_id, version, status, comment, external_id, text, claimed_at = bumped
+    state_id, version, status, comment, external_id, text, claimed_at, copy = bumped
     if claimed_at is None:
         # The first edit claims the article (or claims it again after a lapse), if there is room.
         lock_article(session, article_id)
@@ -263,14 +278,16 @@ def _begin(session: Session, article_id: int, user: User, seen: int) -> _Work:
                 "Your version is kept, read-only; press n for another article."
             )
         session.execute(_STATE_UPDATE, {"state_id": state_id, "claimed_at": now})
-    spans = load_spans(session, text, article_id, user.id)
+    spans = span_views(text, copy)
     return _Work(article_id, external_id, text, user, state_id, seen, version, status, comment, spans)
 
 
 @contextmanager
-def _editing(session: Session, article_id: int, user: User, seen: int) -> Iterator[_Work]:
+def _editing(
+    session: Session, article_id: int, user: User, seen: int, settings: ProjectSettings | None
+) -> Iterator[_Work]:
     """Yield the locked working copy; anything raised rolls the edit (and the version bump) back."""
-    work = _begin(session, article_id, user, seen)
+    work = _begin(session, article_id, user, seen, settings)
     try:
         yield work
     except BaseException:
@@ -318,6 +335,13 @@ def _replace_span(work: _Work, old: SpanView | None, new: SpanView | None) -> No
     if new is not None:
         work.spans.append(new)
         work.ranges.append((new.start, new.end))
+
+
+def _changes_state(work: _Work, status: str, comment: str | None) -> bool:
+    """Return whether setting this status and comment would change the state (or its claim or counts)."""
+    if status in RELEASED or status == Status.ACCEPTED.value:
+        return True  # the claim is given back, or the accepted version counted, again
+    return (work.status, work.comment) != (status, comment)
 
 
 def _set_state(session: Session, work: _Work, status: str, comment: str | None) -> None:
@@ -392,11 +416,19 @@ def snapped_selection(text: str, start: int, end: int, label: str) -> tuple[int,
 
 
 def add_span(
-    session: Session, article_id: int, user: User, *, version: int, start: int, end: int, label: str
+    session: Session,
+    article_id: int,
+    user: User,
+    *,
+    version: int,
+    start: int,
+    end: int,
+    label: str,
+    settings: ProjectSettings | None = None,
 ) -> EditResult:
     """Add a span over ``[start, end)``, widened to whole tokens, to the user's working copy."""
     check_label(label)
-    with _editing(session, article_id, user, version) as work:
+    with _editing(session, article_id, user, version, settings) as work:
         snapped = snapped_selection(work.text, start, end, label)
         other = work.overlap(*snapped)
         if other is not None:
@@ -413,11 +445,18 @@ def add_span(
 
 
 def relabel_span(
-    session: Session, article_id: int, user: User, *, version: int, span_id: int, label: str
+    session: Session,
+    article_id: int,
+    user: User,
+    *,
+    version: int,
+    span_id: int,
+    label: str,
+    settings: ProjectSettings | None = None,
 ) -> EditResult:
     """Give a span another label (attributes are dropped when it stops being a CASUALTY)."""
     check_label(label)
-    with _editing(session, article_id, user, version) as work:
+    with _editing(session, article_id, user, version, settings) as work:
         old = work.span(span_id)
         if old.label == label:
             return EditResult(_unchanged(session, work, span_id), f"“{old.text}” is already {label}.")
@@ -429,9 +468,17 @@ def relabel_span(
     return work.result(f"“{new.text}” is now {label}.", selected=span_id)
 
 
-def delete_span(session: Session, article_id: int, user: User, *, version: int, span_id: int) -> EditResult:
+def delete_span(
+    session: Session,
+    article_id: int,
+    user: User,
+    *,
+    version: int,
+    span_id: int,
+    settings: ProjectSettings | None = None,
+) -> EditResult:
     """Delete a span from the user's working copy."""
-    with _editing(session, article_id, user, version) as work:
+    with _editing(session, article_id, user, version, settings) as work:
         old = work.span(span_id)
         _delete_span(session, work, span_id)
         _span_edited(session, work, EditAction.DELETE, old, None)
@@ -471,14 +518,22 @@ def resized_bounds(text: str, span, edge: str, direction: str) -> tuple[int, int
 
 
 def resize_span(
-    session: Session, article_id: int, user: User, *, version: int, span_id: int, edge: str, direction: str
+    session: Session,
+    article_id: int,
+    user: User,
+    *,
+    version: int,
+    span_id: int,
+    edge: str,
+    direction: str,
+    settings: ProjectSettings | None = None,
 ) -> EditResult:
     """Move one edge of a span by one token: ``grow`` outwards or ``shrink`` inwards."""
     if edge not in EDGES or direction not in DIRECTIONS:
         raise InvalidSpan(
             f"Resize takes edge start or end and direction grow or shrink, not {edge!r} {direction!r}."
         )
-    with _editing(session, article_id, user, version) as work:
+    with _editing(session, article_id, user, version, settings) as work:
         old = work.span(span_id)
         start, end = resized_bounds(work.text, old, edge, direction)
         other = work.overlap(start, end, ignore=span_id)
@@ -521,10 +576,17 @@ def parse_casualty_form(form: Mapping[str, str]) -> dict[str, Any]:
 
 
 def set_attributes(
-    session: Session, article_id: int, user: User, *, version: int, span_id: int, attrs: Mapping[str, Any]
+    session: Session,
+    article_id: int,
+    user: User,
+    *,
+    version: int,
+    span_id: int,
+    attrs: Mapping[str, Any],
+    settings: ProjectSettings | None = None,
 ) -> EditResult:
     """Replace a CASUALTY span's attributes (count, qualifier, outcome, group)."""
-    with _editing(session, article_id, user, version) as work:
+    with _editing(session, article_id, user, version, settings) as work:
         old = work.span(span_id)
         errors = attribute_errors(old.label, dict(attrs))
         if errors:
@@ -540,7 +602,14 @@ def set_attributes(
 
 
 def set_status(
-    session: Session, article_id: int, user: User, *, version: int, status: str, comment: str | None = None
+    session: Session,
+    article_id: int,
+    user: User,
+    *,
+    version: int,
+    status: str,
+    comment: str | None = None,
+    settings: ProjectSettings | None = None,
 ) -> EditResult:
     """Accept, skip or flag (with a comment) the user's working copy."""
     if status not in CHOSEN:
@@ -552,7 +621,7 @@ def set_status(
         raise InvalidEdit(f"Not flagged: keep the comment under {MAX_COMMENT} characters.")
     if status != Status.FLAGGED.value:
         comment = None
-    with _editing(session, article_id, user, version) as work:
+    with _editing(session, article_id, user, version, settings) as work:
         if (work.status, work.comment) == (status, comment):
             return EditResult(_unchanged(session, work, None), f"Already {status.replace('_', ' ')}.")
         if status == Status.ACCEPTED.value:
@@ -590,9 +659,11 @@ def _unchanged(session: Session, work: _Work, selected: int | None) -> Workspace
     return work.workspace(selected=selected, can_undo=has_undoable_edits(session, work.state_id))
 
 
-def undo(session: Session, article_id: int, user: User, *, version: int) -> EditResult:
+def undo(
+    session: Session, article_id: int, user: User, *, version: int, settings: ProjectSettings | None = None
+) -> EditResult:
     """Reverse the newest edit of the user's working copy (again and again, down to the first visit)."""
-    with _editing(session, article_id, user, version) as work:
+    with _editing(session, article_id, user, version, settings) as work:
         last = session.execute(_LAST_EDIT, {"state_id": work.state_id}).first()
         if last is None:
             raise NothingToUndo("Nothing to undo: this is the article as you first opened it.")
@@ -611,9 +682,10 @@ def undo(session: Session, article_id: int, user: User, *, version: int) -> Edit
                     _update_span(session, work, restored)
                 selected = restored.id
             _replace_span(work, current, restored)
-        _set_state(session, work, last.status_before, last.comment_before)
+        if _changes_state(work, last.status_before, last.comment_before):
+            _set_state(session, work, last.status_before, last.comment_before)
         session.execute(_LOG_DELETE, {"edit_id": last.id})
-        can_undo = has_undoable_edits(session, work.state_id)
+        can_undo = bool(last.older)
         session.commit()
     return work.result(
         f"Undid {_describe(last)}.",

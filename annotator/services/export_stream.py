@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -34,10 +34,11 @@ from annotator.services.export import (
     check_request,
     export_to,
     part_of,
+    read_documents,
+    read_ids,
     split_ids,
 )
 from annotator.services.formats import SUFFIXES, WRITERS, ShardList, make_doc
-from annotator.services.gold import document_ids, iter_documents
 from annotator.services.origins import SpanOwner, parse_origin
 
 PARTS = ("train", "dev")
@@ -67,7 +68,7 @@ class PreparedExport:
     media_type: str
     session: Session
     owner: SpanOwner
-    dev_ids: set[int] | None
+    dev_ids: Container[int] | None
     # The parts the body holds: "all", or "train" and/or "dev".
     parts: tuple[str, ...]
     skip_misaligned: bool
@@ -126,7 +127,7 @@ class PreparedExport:
         """Yield the (document, doc) pairs of ``part``, as the first pass found them."""
         written = 0
         problems: list = []
-        for document in iter_documents(self.session, self.owner):
+        for document in read_documents(self.session, self.owner):
             if part_of(document, self.dev_ids) != part:
                 continue
             doc = make_doc(document, problems)
@@ -188,7 +189,7 @@ def prepare(
         raise ValueError(f"part must be train or dev, and needs a split, not {part!r}")
     _read_one_snapshot(session)
     owner = parse_origin(session, origin, every_annotator=True, model_sources=True)
-    dev_ids = split_ids(document_ids(session, owner), dev, seed=seed) if dev else None
+    dev_ids = split_ids(read_ids(session, owner), dev, seed=seed) if dev else None
     sharded = getattr(WRITERS[format_], "sharded", False)
     parts = (ALL,) if not dev else (part,) if part else PARTS
     is_tar = sharded or (bool(dev) and part is None)

@@ -24,7 +24,6 @@ articles of bench/export.py.
 from __future__ import annotations
 
 import csv
-import functools
 import json
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
@@ -51,6 +50,8 @@ SHARD_TOKENS = 1_000_000
 # the same as with the default list.
 DOCBIN_ATTRS = ("NORM", "ENT_IOB", "ENT_TYPE")
 DOCSTART = "-DOCSTART- -X- O O"
+# The blank pipeline's vocabulary is replaced once it holds this many strings (about 30 MB).
+MAX_STRINGS = 100_000
 CSV_COLUMNS = (
     "article_id",
     "start",
@@ -80,13 +81,38 @@ PRODIGY_FIELDS = frozenset(
 )
 
 
-@functools.cache
+_blank: list = []  # the current blank pipeline, once built
+
+
 def blank_pipeline():
-    """Return ``spacy.blank("en")`` with a sentencizer, built once per process."""
+    """Return ``spacy.blank("en")`` with a sentencizer, built once per process (and anew by ``make_doc``)."""
+    if not _blank:
+        _blank.append(_build_blank_pipeline())
+    return _blank[0]
+
+
+def _build_blank_pipeline():
     import spacy
 
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def _pipeline_for_a_new_doc():
+    """Return the blank pipeline, replaced first once its vocabulary holds ``MAX_STRINGS`` strings.
+
+    A vocabulary keeps every string it has tokenized, with its lexeme (about
+    330 bytes each): over a million articles, with their names, numbers and
+    typos, that grows by gigabytes. A fresh pipeline takes about 70 ms to build;
+    the docs of the old one keep it alive until they are written. Replacing it,
+    unlike a spaCy memory zone, never frees strings another thread's doc still
+    reads.
+    """
+    nlp = blank_pipeline()
+    if len(nlp.vocab.strings) >= MAX_STRINGS:
+        nlp = _build_blank_pipeline()
+        _blank[:] = [nlp]
     return nlp
 
 
@@ -112,7 +138,7 @@ class SpanProblem:
 
 def make_doc(document: Document, problems: list[SpanProblem]):
     """Return ``document`` as a Doc with its spans as ``doc.ents``, or None after adding its problems."""
-    doc = blank_pipeline().make_doc(document.text)
+    doc = _pipeline_for_a_new_doc().make_doc(document.text)
     ents = []
     found = len(problems)
     for item in document.spans:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, delete, func, insert, true, update
@@ -22,6 +26,13 @@ MAX_REASON = 200
 # 16 articles is no slower than one of 64, so a batch of long texts (or pieces
 # of one) goes through a few at a time.
 PIPE_CHARACTERS = 100_000
+# With n_process > 1, the batches each worker process holds: one it runs and one
+# waiting, so that no worker idles while the parent writes a batch's spans.
+BATCHES_PER_WORKER = 2
+
+
+_Batch = list[tuple[int, str, str]]
+_Results = tuple[dict[int, list[dict]], dict[int, str]]
 
 
 @dataclass
@@ -129,6 +140,15 @@ def _article_batches(
         after_id = rows[-1][0]
 
 
+def _up_to(batches: Iterable[_Batch], last_id: int) -> Iterator[_Batch]:
+    """Yield the batches' articles up to ``last_id``, stopping at the first batch with none."""
+    for batch in batches:
+        batch = [row for row in batch if row[0] <= last_id]
+        if not batch:
+            return
+        yield batch
+
+
 def _reason(error: Exception) -> str:
     """Return an error as one short line: its type and the first line of its message."""
     message = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
@@ -167,6 +187,77 @@ def _run_pipeline(
     return done, failed
 
 
+def _annotated(
+    nlp, batches: Iterable[_Batch], *, piece_length: int, batch_size: int, n_process: int
+) -> Iterator[tuple[_Batch, _Results]]:
+    """Yield each batch of articles, in order, with what ``_run_pipeline`` made of it.
+
+    With ``n_process`` > 1 (where processes can be forked), the batches go to
+    that many worker processes, started once for the whole run and each
+    holding the pipeline: a worker runs a whole batch (its pipeline, casualty
+    extractor and the spans' conversion) and sends back plain spans, while the
+    parent reads the next batches and writes the finished ones. Calling
+    ``nlp.pipe(n_process=N)`` per batch instead would start N processes per
+    batch, wait for the slowest at the end of each, and send every Doc back to
+    be rebuilt in the parent.
+    """
+    options = {"piece_length": piece_length, "batch_size": batch_size}
+    if n_process == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for batch in batches:
+            yield batch, _run_pipeline(nlp, _texts(batch), n_process=n_process, **options)
+        return
+    # Forked workers inherit the loaded pipeline (and any pipeline a caller built):
+    # nothing is pickled or loaded again. The executor forks them all before it starts a thread.
+    pool = ProcessPoolExecutor(
+        n_process,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_set_worker_pipeline,
+        initargs=(nlp,),
+    )
+    try:
+        waiting: deque = deque()
+        for batch in batches:
+            try:
+                future = pool.submit(_run_in_worker, _texts(batch), **options)
+            except BrokenProcessPool:
+                future = None  # a worker died: the rest of the run goes on in this process
+            waiting.append((batch, future))
+            if len(waiting) >= n_process * BATCHES_PER_WORKER:
+                yield _collected(nlp, *waiting.popleft(), options)
+        while waiting:
+            yield _collected(nlp, *waiting.popleft(), options)
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _texts(batch: _Batch) -> list[tuple[str, int]]:
+    return [(text, article_id) for article_id, _, text in batch]
+
+
+def _collected(nlp, batch: _Batch, future: Future | None, options: dict) -> tuple[_Batch, _Results]:
+    """Return a worker's result for ``batch``; should the worker have died or failed outside the pipeline, run it here."""
+    if future is not None:
+        try:
+            return batch, future.result()
+        except Exception:  # BrokenProcessPool, or a result that would not pickle
+            pass
+    return batch, _run_pipeline(nlp, _texts(batch), n_process=1, **options)
+
+
+_worker_pipeline = None
+
+
+def _set_worker_pipeline(nlp) -> None:
+    global _worker_pipeline
+    _worker_pipeline = nlp
+
+
+def _run_in_worker(texts: list[tuple[str, int]], *, piece_length: int, batch_size: int) -> _Results:
+    return _run_pipeline(
+        _worker_pipeline, texts, piece_length=piece_length, batch_size=batch_size, n_process=1
+    )
+
+
 def preannotate(
     session: Session,
     *,
@@ -203,17 +294,10 @@ def preannotate(
         progress(0, total)
     # With --force every article is redone once: remember where this run began.
     last_id = session.exec(select(func.max(Article.id))).one() or 0
-    for batch in _article_batches(session, force=force, batch_size=batch_size, shard=shard):
-        batch = [row for row in batch if row[0] <= last_id]
-        if not batch:
-            break
-        spans_by_article, failures = _run_pipeline(
-            nlp,
-            [(text, article_id) for article_id, _, text in batch],
-            piece_length=piece_length,
-            batch_size=batch_size,
-            n_process=n_process,
-        )
+    batches = _up_to(_article_batches(session, force=force, batch_size=batch_size, shard=shard), last_id)
+    for batch, (spans_by_article, failures) in _annotated(
+        nlp, batches, piece_length=piece_length, batch_size=batch_size, n_process=n_process
+    ):
         now = utcnow()
         rows = [
             {

@@ -1,7 +1,9 @@
 """Progress counts for the top bar: articles, those this user accepted, and those complete.
 
 An article is complete when it has as many accepted versions as it needs
-annotators (services/settings.py), counted in one query.
+annotators (services/settings.py), counted in one query. The articles are the
+visible ones, summed from the import batches' counters (services/articles.py):
+a few rows, not a count of the corpus on every page.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from annotator.models import AnnotationState, Article, Status
+from annotator.services.articles import visible_count
 from annotator.services.assignment import claim_params, required_of
 from annotator.services.settings import ProjectSettings, load_settings
-from annotator.services.visibility import count_visible, visible_article_id
+from annotator.services.visibility import visible_article_id
 
 _ARTICLES = Article.__table__
 _STATES = AnnotationState.__table__
@@ -38,7 +41,8 @@ def _progress_statement():
         .subquery()
     )
     return select(
-        count_visible(),
+        # The import batches' counters, not a count of the corpus (visibility.count_visible counts it).
+        visible_count(),
         select(func.count())
         .select_from(_STATES)
         .where(_STATES.c.user_id == bindparam("user_id"), accepted, visible_article_id(_STATES.c.article_id))

@@ -15,6 +15,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from annotator.models import User, UserSession, utcnow
+from annotator.services.settings import ProjectSettings, settings_from_rows, stored_settings
 
 
 def _hash(token: str) -> str:
@@ -34,17 +35,38 @@ def start_session(session: Session, user_id: int, *, lifetime: timedelta, now: d
     return token
 
 
+def _valid_session(token: str, now: datetime | None):
+    return (
+        UserSession.token_hash == _hash(token),
+        UserSession.expires_at > (now or utcnow()),
+        User.is_active,
+    )
+
+
 def user_for_token(session: Session, token: str, *, now: datetime | None = None) -> User | None:
     """Return the active user whose unexpired session ``token`` names, or None (one query)."""
     return session.exec(
-        select(User)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            UserSession.token_hash == _hash(token),
-            UserSession.expires_at > (now or utcnow()),
-            User.is_active,
-        )
+        select(User).join(UserSession, UserSession.user_id == User.id).where(*_valid_session(token, now))
     ).first()
+
+
+def check_session(
+    session: Session, token: str, *, now: datetime | None = None
+) -> tuple[User, ProjectSettings] | None:
+    """Return the active user whose unexpired session ``token`` names and the project's settings, or None.
+
+    One query: a request's first, checking its session every time, brings the
+    settings most pages and every edit need along with the user.
+    """
+    row = session.execute(
+        select(User, stored_settings())
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(*_valid_session(token, now))
+    ).first()
+    if row is None:
+        return None
+    user, settings = row
+    return user, settings_from_rows(settings)
 
 
 def end_session(session: Session, token: str) -> None:

@@ -10,7 +10,7 @@ through ``set_setting``, which records each change in the audit log.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,9 @@ from sqlmodel import Session, select
 from annotator.errors import AnnotatorError
 from annotator.models import ProjectSetting, User, utcnow
 from annotator.services import audit
+from annotator.services.json_rows import json_rows
+
+_SETTINGS = ProjectSetting.__table__
 
 # Articles per hundred, out of every 10,000 consecutive article ids, that get N annotators.
 SPREAD = 7919  # a prime: (id * 7919) % 10000 visits every residue, so coverage is exact per 10,000 ids
@@ -198,7 +201,21 @@ DEFINITIONS: dict[str, _Definition] = {
 
 def load_settings(session: Session) -> ProjectSettings:
     """Return the project's settings, each one stored or its default (one query)."""
-    stored = {row.key: row.value for row in session.exec(select(ProjectSetting))}
+    return settings_from_rows(session.execute(select(_SETTINGS.c.key, _SETTINGS.c.value)))
+
+
+def stored_settings():
+    """Return a scalar subquery of every stored setting as [[key, value], ...], for another query to carry.
+
+    ``settings_from_rows`` turns its value into the settings: the request's first
+    query brings them along instead of a query of their own.
+    """
+    return select(json_rows(_SETTINGS.c.key, _SETTINGS.c.value)).scalar_subquery()
+
+
+def settings_from_rows(rows: Iterable[Sequence[Any]]) -> ProjectSettings:
+    """Return the settings the stored (key, value) rows give, each missing one at its default."""
+    stored = {key: value for key, value in rows}
     values = {name: DEFINITIONS[name].load(stored[name]) for name in DEFINITIONS if name in stored}
     return ProjectSettings(**values)
 

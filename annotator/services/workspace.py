@@ -8,7 +8,7 @@ Reviewers may read anyone's working copy; reading writes nothing.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -44,6 +44,8 @@ from annotator.services.assignment import (
     take,
 )
 from annotator.services.chunks import Chunk, chunks
+from annotator.services.flags import ReviewerNote
+from annotator.services.json_rows import json_rows
 from annotator.services.origins import preannotator_spans
 from annotator.services.settings import ProjectSettings, load_settings
 from annotator.services.spans import copy_model_spans
@@ -137,6 +139,8 @@ class Workspace:
     staffing_note: str | None = None
     # The blueprint whose routes the span panel's forms post to (the curation view has its own).
     blueprint: str = "review"
+    # A reviewer's note on this version (read with the page; None on the copies edits return).
+    note: ReviewerNote | None = None
 
     def chunks(self, changed: Iterable[tuple[int, int]] | None = None) -> list[Chunk]:
         """Return the text's chunks (see ``services.chunks``): all, or those an edit of ``changed`` touched."""
@@ -174,12 +178,38 @@ def load_spans(session: Session, text: str, article_id: int, owner_id: int | Non
     rows = session.execute(
         _spans_statement(model=owner_id is None), {"article_id": article_id, "owner_id": owner_id}
     )
-    return [
+    return span_views(text, rows)
+
+
+def span_views(text: str, rows: Iterable[Sequence[Any]]) -> list[SpanView]:
+    """Return the spans of (id, start, end, label, attrs, source) rows, in text order."""
+    spans = [
         SpanView(
             id=id_, start=start, end=end, label=label, attrs=attrs or {}, text=text[start:end], source=source
         )
         for id_, start, end, label, attrs, source in rows
     ]
+    spans.sort(key=lambda span: span.start)
+    return spans
+
+
+def working_copy_json(article_id, owner_id):
+    """Return a scalar subquery of an owner's working copy of an article as rows for ``span_views``.
+
+    For a statement that reads (or bumps) the state to bring the spans along.
+    """
+    columns = _SPANS.c
+    return (
+        select(
+            json_rows(columns.id, columns.start, columns.end, columns.label, columns.attrs, columns.source)
+        )
+        .where(
+            columns.article_id == article_id,
+            columns.origin == Origin.ANNOTATOR.value,
+            columns.owner_id == owner_id,
+        )
+        .scalar_subquery()
+    )
 
 
 @functools.cache
@@ -360,6 +390,12 @@ def _workspace_statement(*, by_id: bool):
         state.c.updated_at,
         holders_of(article.id, except_user=bindparam("owner_id")),
         required_of(article.id),
+        # The owner's working copy, when started: no second query for it.
+        working_copy_json(article.id, bindparam("owner_id")),
+        # The reviewer's note on it, for the page.
+        state.c.reviewer_note,
+        select(_USERS.c.username).where(_USERS.c.id == state.c.reviewer_note_by_id).scalar_subquery(),
+        state.c.reviewer_note_at,
     ]
     key = article.id if by_id else article.external_id
     return (
@@ -405,7 +441,8 @@ def _read(
     if row is None:
         raise NotFound(missing)
     article_id, external_id, text, state_id, status, version, comment, can_undo = row[:8]
-    claimed_at, assigned_at, updated_at, others, required = row[8:]
+    claimed_at, assigned_at, updated_at, others, required, copy = row[8:14]
+    note = ReviewerNote(*row[14:]) if row[14] is not None else None
     started = state_id is not None
     staffing = Staffing(
         required=required,
@@ -418,8 +455,11 @@ def _read(
     if not started and own and page and user.role == Role.ANNOTATOR.value and staffing.room:
         _start_work(session, article_id, user.id, settings)
         started, status, version, comment, can_undo = True, Status.TODO.value, 0, None, False
+        copy = None
     if started:
-        spans = load_spans(session, text, article_id, owner.id)
+        spans = (
+            span_views(text, copy) if copy is not None else load_spans(session, text, article_id, owner.id)
+        )
         state_view = StateView(status=status, version=version, comment=comment, can_undo=bool(can_undo))
     else:
         spans = load_spans(session, text, article_id, None)
@@ -428,11 +468,11 @@ def _read(
     if page and user.role != Role.ANNOTATOR.value:
         rows = session.execute(_versions_statement(), {"article_id": article_id})
         versions = tuple(VersionLink(username, status) for username, status in rows)
-    note = None
+    staffing_note = None
     if own and not staffing.may_edit:
-        note = _full_message(required)
+        staffing_note = _full_message(required)
         if started:
-            note += " Your version is kept, read-only" + (
+            staffing_note += " Your version is kept, read-only" + (
                 ": your claim lapsed after the claim timeout without an edit." if status in OPEN else "."
             )
     workspace = Workspace(
@@ -445,6 +485,7 @@ def _read(
         editable=own and started and staffing.may_edit,
         versions=versions,
         staffing=staffing,
-        staffing_note=note,
+        staffing_note=staffing_note,
+        note=note,
     )
     return replace(workspace, selected=workspace.span(selected))

@@ -9,7 +9,7 @@ import secrets
 
 from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup, escape
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import ServiceUnavailable, default_exceptions
 
@@ -23,7 +23,7 @@ from annotator.db import (
 )
 from annotator.errors import Forbidden, InvalidEdit, InvalidSpan, NotFound, SpanOverlap, StaleVersion
 from annotator.labels import CASUALTY_ATTRIBUTES, LABELS
-from annotator.services.sessions import user_for_token
+from annotator.services.sessions import check_session
 from annotator.web.api import is_api_request
 from annotator.web.params import BoundedIntConverter, ExternalIdConverter
 from annotator.wording import indefinite
@@ -105,6 +105,25 @@ def _here() -> str:
     return request.full_path.rstrip("?")
 
 
+def _check_session(token: str):
+    """Return the user the session token names (and keep the settings that come with it), on every request.
+
+    The request's first statement: when its pooled connection turns out dead
+    (a restart the pool did not see), it is asked once more on a new one.
+    """
+    try:
+        found = check_session(get_session(), token)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        close_session()
+        found = check_session(get_session(), token)
+    if found is None:
+        return None
+    user, g.project_settings = found
+    return user
+
+
 def _load_user_and_guard() -> object | None:
     # g outlives a request when an app context is already pushed (pytest-flask does).
     g.pop("progress", None)
@@ -117,7 +136,7 @@ def _load_user_and_guard() -> object | None:
         g.user = None
         return None
     token = session.get(SESSION_TOKEN)
-    g.user = user_for_token(get_session(), token) if token else None
+    g.user = _check_session(token) if token else None
     if token and g.user is None:
         # Logged out elsewhere, expired or deactivated: forget the dead token (the CSRF
         # token may stay, so a login form already on screen still works).

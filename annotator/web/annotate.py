@@ -2,41 +2,68 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 
 from annotator.db import get_session
-from annotator.models import Status
-from annotator.services import articles, assignment, feedback, flags, workspace
-from annotator.web import project_settings
-from annotator.web.params import MAX_DB_INT, bounded_int
+from annotator.models import Role, Status
+from annotator.services import articles, assignment, feedback, users, workspace
+from annotator.web import is_htmx, progress, project_settings
+from annotator.web.params import bounded_int
 
 bp = Blueprint("annotate", __name__, url_prefix="/articles")
-
-PAGE_SIZE = 100
 
 
 @bp.get("/")
 def list_articles():
-    """List the articles with the logged-in user's status on each."""
+    """List the visible articles with the user's status on each, a page at a time, filtered or searched."""
     session = get_session()
-    page = max(request.args.get("page", 1, type=bounded_int), 1)
-    if page > MAX_DB_INT // PAGE_SIZE:
-        abort(404, description=f"There is no page {page}.")
     settings = project_settings()
-    rows = articles.list_articles(
-        session, g.user.id, settings, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    filters = _list_filters()
+    page = articles.list_page(
+        session,
+        g.user,
+        settings,
+        filters,
+        after=request.args.get("after", type=bounded_int),
+        before=request.args.get("before", type=bounded_int),
     )
-    counts = articles.count_by_status(session, g.user.id)
-    total = sum(counts.values())
-    return render_template(
-        "annotate/list.html",
-        rows=rows,
-        counts=counts,
-        total=total,
-        page=page,
-        page_size=PAGE_SIZE,
-        settings=settings,
-        next_external_id=assignment.peek_next(session, g.user, settings),
+    context = {"page": page, "filters": filters}
+    if (
+        is_htmx()
+        and request.headers.get("HX-Target") == "article-list"
+        and not request.headers.get("HX-History-Restore-Request")
+    ):
+        # The filter form and the pager swap only the list: the same fragment the page includes.
+        response = make_response(render_template("annotate/_list.html", **context))
+    else:
+        reviewer = g.user.role != Role.ANNOTATOR.value
+        response = make_response(
+            render_template(
+                "annotate/list.html",
+                # The top bar counted the visible articles already: one query less.
+                counts=articles.count_by_status(session, g.user.id, total=progress().articles),
+                total=progress().articles,
+                settings=settings,
+                next_external_id=assignment.peek_next(session, g.user, settings),
+                annotators=[user.username for user in users.list_users(session)] if reviewer else [],
+                statuses=list(Status),
+                **context,
+            )
+        )
+    response.vary.add("HX-Request")
+    return response
+
+
+def _list_filters() -> articles.ListFilters:
+    status = request.args.get("status") or None
+    if status is not None and status not in set(Status):
+        choices = ", ".join(Status)
+        abort(422, description=f"Unknown status {status!r}: choose one of {choices}.")
+    return articles.ListFilters(
+        status=status,
+        annotator=request.args.get("annotator") or None,
+        flagged=request.args.get("flag") == "open",
+        search=request.args.get("q", ""),
     )
 
 
@@ -69,7 +96,7 @@ def article_extras(ws: workspace.Workspace) -> dict:
     """Return what the article page shows besides the workspace: the reviewer's note, the feedback link."""
     session = get_session()
     return {
-        "note": flags.note_for(session, ws.article_id, ws.annotator),
+        "note": ws.note,
         # Feedback against gold: annotators on their own version; reviewers on the version they read.
         "feedback_available": ws.state is not None
         and ws.state.status == Status.ACCEPTED.value

@@ -94,6 +94,7 @@ def add(article_id: int):
         start=form_number("start"),
         end=form_number("end"),
         label=request.form.get("label", ""),
+        settings=project_settings(),
     )
     return _respond(result)
 
@@ -148,6 +149,7 @@ def relabel(article_id: int):
         version=form_version(),
         span_id=form_span_id(),
         label=request.form.get("label", ""),
+        settings=project_settings(),
     )
     return _respond(result)
 
@@ -156,7 +158,12 @@ def relabel(article_id: int):
 def delete(article_id: int):
     """Delete the selected span."""
     result = edits.delete_span(
-        get_session(), article_id, g.user, version=form_version(), span_id=form_span_id()
+        get_session(),
+        article_id,
+        g.user,
+        version=form_version(),
+        span_id=form_span_id(),
+        settings=project_settings(),
     )
     return _respond(result)
 
@@ -173,6 +180,7 @@ def resize(article_id: int):
         span_id=form_span_id(),
         edge=edge,
         direction=direction,
+        settings=project_settings(),
     )
     return _respond(result)
 
@@ -188,6 +196,7 @@ def attributes(article_id: int):
         version=form_version(),
         span_id=form_span_id(),
         attrs=edits.parse_casualty_form(form),
+        settings=project_settings(),
     )
     return _respond(result)
 
@@ -202,6 +211,7 @@ def status(article_id: int):
         version=form_version(),
         status=request.form.get("status", ""),
         comment=request.form.get("comment"),
+        settings=project_settings(),
     )
     return _respond(result)
 
@@ -209,7 +219,9 @@ def status(article_id: int):
 @bp.post("/<int:article_id>/undo")
 def undo(article_id: int):
     """Undo the newest edit."""
-    return _respond(edits.undo(get_session(), article_id, g.user, version=form_version()))
+    return _respond(
+        edits.undo(get_session(), article_id, g.user, version=form_version(), settings=project_settings())
+    )
 
 
 # What a page says before the saved state, by why it asked for it.

@@ -167,6 +167,42 @@ def test_deleting_an_import_takes_the_articles_it_created_and_its_record(session
     )
 
 
+def test_deleting_an_import_goes_a_chunk_at_a_time_after_hiding_it_all(session, corpus, monkeypatch):
+    """The batch turns "discarding" first (the app stops seeing its articles), then they go in chunks."""
+    from annotator.services import import_batches
+
+    monkeypatch.setattr(import_batches, "DISCARD_CHUNK", 2)
+    seen = []
+    real_delete_discarded = import_batches.delete_discarded
+
+    def spy(session_, batch_id):
+        session_.expire_all()
+        seen.append(session_.get(ImportBatch, batch_id).state)
+        return real_delete_discarded(session_, batch_id)
+
+    monkeypatch.setattr(import_batches, "delete_discarded", spy)
+    deletion.delete_batch(session, corpus, actor=None, confirm_work=True, expected=3)
+    assert seen == ["discarding"]
+    session.expire_all()
+    assert session.get(ImportBatch, corpus) is None
+    assert [a.external_id for a in session.exec(select(Article))] == ["a0"]
+
+
+@pytest.mark.parametrize("state", ["importing", "discarding"])
+def test_an_import_not_committed_cannot_be_deleted_from_here(session, corpus, state):
+    batch = session.get(ImportBatch, corpus)
+    batch.state = state
+    session.commit()
+    before = snapshot(session)
+    with pytest.raises(deletion.DeletionRefused, match="still running|already being deleted"):
+        deletion.plan_batch_deletion(session, corpus)
+    with pytest.raises(deletion.DeletionRefused):
+        deletion.delete_batch(session, corpus, actor=None, confirm_work=True, expected=3)
+    assert snapshot(session) == before
+    session.expire_all()
+    assert session.get(ImportBatch, corpus).state == state
+
+
 def test_the_list_of_imports_counts_the_articles_left(session, corpus):
     deletion.delete_articles(session, ["a3"], actor=None)
 

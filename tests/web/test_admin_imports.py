@@ -251,6 +251,26 @@ def test_deleting_an_import_shows_what_goes_and_needs_the_second_confirmation(ad
     assert "Deleted import" in admin.get(done.headers["Location"]).get_data(as_text=True)
 
 
+def test_an_import_still_running_shows_so_and_cannot_be_deleted(admin, db_session, imported):
+    batch = db_session.get(ImportBatch, imported)
+    batch.state = "importing"
+    db_session.commit()
+
+    listing = admin.get("/admin/import/batches").get_data(as_text=True)
+    assert "still importing" in listing and "Delete…" not in listing
+    page = admin.get(f"/admin/import/batches/{imported}").get_data(as_text=True)
+    assert "still importing" in page and "Delete the 2 articles" not in page
+
+    url = f"/admin/import/batches/{imported}/delete"
+    confirm = admin.get(url)
+    assert confirm.status_code == 409 and "still running" in confirm.get_data(as_text=True)
+    assert 'name="confirm_work"' not in confirm.get_data(as_text=True)
+    refused = admin.post(url, data={"expected": 2, "confirm_work": "yes", "csrf_token": TEST_CSRF})
+    assert refused.status_code == 409
+    db_session.expire_all()
+    assert count(db_session, Article) == 2 and db_session.get(ImportBatch, imported).state == "importing"
+
+
 def test_deleting_articles_by_id_confirms_first(admin, db_session, imported):
     confirm = admin.post(
         "/admin/import/delete/confirm", data={"ids": "d2\nmissing\n", "csrf_token": TEST_CSRF}

@@ -220,9 +220,9 @@ def test_terminated_connections_are_replaced_then_a_refusing_server_answers_503(
 ):
     database = make_url(database_url).database
     before = working_copy(db_session, opened, "ann")
-    db_session.commit()  # hand its connection back to the pool, where pre-ping checks it
+    db_session.commit()  # hand its connection back to the pool, which checks it on checkout
     terminate_connections(admin, database)
-    # The pool's pre-ping notices and connects again: nobody sees the restart.
+    # The pool notices the closed connections and connects again: nobody sees the restart.
     assert client.get("/articles/helmand%2F1").status_code == 200
     with admin.connect() as connection:
         connection.exec_driver_sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')

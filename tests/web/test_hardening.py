@@ -133,7 +133,8 @@ def opened(client, auth, db_session):
 @pytest.mark.parametrize("value", [HUGE, NEGATIVE_HUGE, "9" * 30])
 def test_oversized_numbers_in_urls_are_400_or_404(client, opened, value):
     for url in (
-        f"/articles/?page={value}",
+        f"/articles/?after={value}",
+        f"/articles/?before={value}",
         f"/articles/helmand%2F1?span={value}",
         f"/review/{value}/panel",
         f"/review/{opened.id}/panel?span={value}",

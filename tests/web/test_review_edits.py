@@ -560,3 +560,25 @@ def test_resizing_next_to_a_flag_takes_the_whole_flag(client, auth, db_session):
     response = hx_post(client, f"/review/{article.id}/resize", span=waved, move="grow-end", version=0)
     assert response.status_code == 200
     assert [m["text"] for m in article_text(response.get_data(as_text=True)).marks] == ["waved 🇦🇫"]
+
+
+def test_an_edit_sees_only_this_articles_working_copy(client, opened, db_session):
+    """The user's working copy of another article stays out of an edit's checks and fragments.
+
+    A regression: SQLite's RETURNING drops table names, so a subquery correlated with the
+    updated state compared the span's own column with itself and read every article's spans.
+    """
+    from tests.factories import make_article, make_span
+
+    other = make_article(db_session, external_id="helmand/2", text=TEXT)
+    start, end = at("Monday")
+    make_span(db_session, other, start=start, end=end, label="LOCATION", origin="model")
+    assert client.get("/articles/helmand%2F2").status_code == 200
+    # Ann's copy of the other article has "Monday" as a LOCATION; this one has nothing there.
+    response = hx_post(client, url(opened, "spans"), start=start, end=end, label="ACTOR", version=0)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert f'data-label="ACTOR" data-start="{start}"' in html
+    assert f'data-label="LOCATION" data-start="{start}"' not in html
+    assert (start, end, "ACTOR", {}) in working_copy(db_session, opened, "ann")
+    assert (start, end, "LOCATION", {}) in working_copy(db_session, other, "ann")

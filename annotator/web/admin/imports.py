@@ -172,7 +172,10 @@ def batch(batch_id: int):
 @bp.get("/batches/<int:batch_id>/delete")
 def confirm_batch_deletion(batch_id: int):
     """Show what deleting the import's articles would take away."""
-    plan = deletion.plan_batch_deletion(get_session(), batch_id)
+    try:
+        plan = deletion.plan_batch_deletion(get_session(), batch_id)
+    except deletion.DeletionRefused as error:
+        return render_template("admin/import/confirm_delete.html", plan=error.plan, message=str(error)), 409
     return render_template("admin/import/confirm_delete.html", plan=plan)
 
 

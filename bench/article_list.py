@@ -1,0 +1,235 @@
+"""Time the article list's queries at N articles (default 100,000), on SQLite and PostgreSQL.
+
+Builds N articles of about 120 words each (a Zipf-like vocabulary, so some
+words are in most articles and some in a few), one annotator with a status on
+2% of them and a flag on 0.1%, through the migrations (so the full-text index
+and counters are the real ones). Then times, through services/articles.py (no
+HTTP: bench/scale.py measures the pages through gunicorn):
+
+- the list page deep in the corpus (keyset), next to the OFFSET query the list
+  used before, at the same depth: the baseline;
+- each filter (status, todo, annotator, open flag), a search for a common word,
+  a rare word and an id prefix;
+- the counts of the top bar and the list (visible articles, this user's statuses),
+  next to ``count(*)`` of the visible articles (the other baseline) and of
+  all articles (the count before imports had a visibility).
+
+Prints p50 and p99 in ms, their ratio to the baseline, and the load average.
+``--explain`` prints each query plan. Keep N small while the machine is shared;
+the lead measures at a million on a quiet machine.
+
+    PYTHONPATH=. .venv/bin/python bench/article_list.py [--articles 100000] [--repeat 50]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--explain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from annotator.db import make_engine, upgrade  # noqa: E402
+from annotator.models import AnnotationState, Article, User  # noqa: E402
+from annotator.services import articles, progress  # noqa: E402
+from annotator.services.articles import ListFilters  # noqa: E402
+from annotator.services.settings import ProjectSettings  # noqa: E402
+from annotator.services.visibility import visible_articles  # noqa: E402
+from bench.web import postgres_database  # noqa: E402
+
+VOCABULARY = [f"word{n}" for n in range(5000)]
+COMMON, RARE = "word0", "word4000"
+WORDS_PER_ARTICLE = 120
+CHUNK = 5000
+SETTINGS = ProjectSettings()
+
+
+def build(session: Session, n: int, seed: int = 1) -> User:
+    """Store ``n`` articles and one annotator with some work and flags; return the annotator."""
+    rng = random.Random(seed)
+    weights = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
+    session.execute(insert(User.__table__), [{"username": "ann", "password_hash": "-", "role": "annotator"}])
+    session.execute(insert(User.__table__), [{"username": "rev", "password_hash": "-", "role": "reviewer"}])
+    for start in range(0, n, CHUNK):
+        rows = [
+            {
+                "external_id": f"src{number % 7}/{number:07d}",
+                "text": " ".join(rng.choices(VOCABULARY, weights, k=WORDS_PER_ARTICLE)),
+                "content_hash": "-",
+                "meta": {},
+            }
+            for number in range(start, min(n, start + CHUNK))
+        ]
+        session.execute(insert(Article.__table__), rows)
+        session.commit()
+    states = [
+        {"article_id": article, "user_id": 1, "status": "flagged" if article % 1000 == 7 else "accepted"}
+        for article in range(1, n + 1)
+        if article % 50 == 3 or article % 1000 == 7
+    ]
+    session.execute(insert(AnnotationState.__table__), states)
+    session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        # What autovacuum does soon after a large import. SQLite is left unanalysed, as the app leaves it.
+        session.connection().exec_driver_sql("ANALYZE")
+        session.commit()
+    return session.get(User, 1)
+
+
+def old_offset_page(session: Session, user_id: int, offset: int) -> None:
+    """The list's former query shape: OFFSET paging over every article (the baseline)."""
+    statement = (
+        select(Article.external_id, func.substr(Article.text, 1, 160), AnnotationState.status)
+        .outerjoin(
+            AnnotationState,
+            (AnnotationState.article_id == Article.id) & (AnnotationState.user_id == user_id),
+        )
+        .order_by(Article.id)
+        .limit(100)
+        .offset(offset)
+    )
+    session.execute(statement).all()
+
+
+def timed(call, repeat: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
+
+
+def explain(session: Session, statement, params: dict | None = None) -> str:
+    dialect = session.get_bind().dialect
+    compiled = statement.compile(dialect=dialect)
+    values = compiled.construct_params(params or {})
+    if compiled.positional:
+        values = tuple(values[name] for name in compiled.positiontup)
+    prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
+    rows = session.connection().exec_driver_sql(prefix + str(compiled), values).all()
+    return "\n".join("    " + " | ".join(str(value) for value in row) for row in rows)
+
+
+def run(engine, label: str, n: int, repeat: int, show_plans: bool) -> None:
+    with Session(engine) as session:
+        started = time.perf_counter()
+        ann = build(session, n)
+        rev = session.get(User, 2)
+        print(f"\n{label}: {n:,} articles built in {time.perf_counter() - started:.1f} s")
+        middle = n // 2
+        cases = {
+            "list page, OFFSET (before; baseline)": lambda: old_offset_page(session, ann.id, middle),
+            "list page, keyset": lambda: articles.list_page(session, ann, SETTINGS, after=middle),
+            "status accepted": lambda: articles.list_page(
+                session, ann, SETTINGS, ListFilters(status="accepted"), after=middle
+            ),
+            "status todo": lambda: articles.list_page(
+                session, ann, SETTINGS, ListFilters(status="todo"), after=middle
+            ),
+            "annotator (reviewer)": lambda: articles.list_page(
+                session, rev, SETTINGS, ListFilters(annotator="ann"), after=middle
+            ),
+            "open flag (reviewer)": lambda: articles.list_page(
+                session, rev, SETTINGS, ListFilters(flagged=True)
+            ),
+            f"search common word ({COMMON})": lambda: articles.list_page(
+                session, ann, SETTINGS, ListFilters(search=COMMON)
+            ),
+            f"search rare word ({RARE})": lambda: articles.list_page(
+                session, ann, SETTINGS, ListFilters(search=RARE)
+            ),
+            "search two words": lambda: articles.list_page(
+                session, ann, SETTINGS, ListFilters(search="word3 word200")
+            ),
+            "search id prefix (src3/00012)": lambda: articles.list_page(
+                session, ann, SETTINGS, ListFilters(search="src3/00012")
+            ),
+            "count(*) of visible articles (baseline)": lambda: session.execute(
+                select(func.count()).select_from(Article).where(visible_articles())
+            ).scalar_one(),
+            "count(*) of all articles (before)": lambda: session.execute(
+                select(func.count()).select_from(Article)
+            ).scalar_one(),
+            "top bar (progress: articles, mine, team)": lambda: progress.progress(session, ann.id, SETTINGS),
+            "count by status (with the top bar's total)": lambda: articles.count_by_status(
+                session, ann.id, total=n
+            ),
+        }
+        baseline = {"list": None, "count": None}
+        print(f"{'query':<45} {'p50 ms':>8} {'p99 ms':>8} {'x base':>7}  load")
+        for name, call in cases.items():
+            call()  # warm the caches
+            p50, p99 = timed(call, repeat)
+            kind = "count" if "count" in name or "top bar" in name else "list"
+            if "baseline" in name:
+                baseline[kind] = p50
+            ratio = f"{p50 / baseline[kind]:6.2f}x" if baseline[kind] else "      -"
+            load = os.getloadavg()[0]
+            print(f"{name:<45} {p50:8.2f} {p99:8.2f} {ratio:>7}  {load:.2f}")
+        if show_plans:
+            show(session, ann, rev)
+
+
+def show(session: Session, ann: User, rev: User) -> None:
+    """Print the plan of each query the list runs (the page's ids; the counts)."""
+    from annotator.services.articles import _ARTICLES, _filters, _id_prefix, _walk_of, _walk_statement
+
+    filters = {
+        "list": (ann, ListFilters()),
+        "status accepted": (ann, ListFilters(status="accepted")),
+        "status todo": (ann, ListFilters(status="todo")),
+        "annotator": (rev, ListFilters(annotator="ann")),
+        "open flag": (rev, ListFilters(flagged=True)),
+    }
+    for name, (viewer, each) in filters.items():
+        who = ann if each.annotator else viewer
+        key, statement = _walk_of(_filters(viewer, who, each))
+        print(f"\n  plan: {name}\n{explain(session, _walk_statement(key, statement, [], 1000, None, 101))}")
+    conditions = _filters(ann, ann, ListFilters())
+    words = articles._word_statement(session, [COMMON], conditions, None, None, 101)
+    print(f"\n  plan: search words\n{explain(session, words)}")
+    prefix = _walk_statement(
+        _ARTICLES.c.id,
+        select(_ARTICLES.c.id),
+        [*conditions, *_id_prefix(session, "src3/00012")],
+        None,
+        None,
+        101,
+    )
+    print(f"\n  plan: search id prefix (few matches)\n{explain(session, prefix)}")
+    print(f"\n  plan: visible articles count\n{explain(session, select(articles.visible_count()))}")
+    params = {"user_id": ann.id, "n": 1, "coverage": 0}
+    print(f"\n  plan: progress\n{explain(session, progress._progress_statement(), params)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--explain", action="store_true", help="print each query's plan")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
+        upgrade(engine)
+        run(engine, "SQLite", options.articles, options.repeat, options.explain)
+        engine.dispose()
+    database = postgres_database(options.postgres)
+    if database is not None:
+        with database as (engine, _url):
+            run(engine, "PostgreSQL", options.articles, options.repeat, options.explain)
+
+
+if __name__ == "__main__":
+    main()
