@@ -6,7 +6,7 @@ import functools
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -103,14 +103,40 @@ def with_database(command: Callable) -> Callable:
 
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """Yield a ``progress(done, total)`` callback that draws a bar on standard error."""
-    with click.progressbar(length=0, label=label, file=sys.stderr) as bar:
+    """Yield a ``progress(done, total)`` callback that draws a bar on standard error.
+
+    The bar starts at the first call, so whatever is shown before it (the
+    import's count of records checked) ends first.
+    """
+    with ExitStack() as stack:
+        bar = None
 
         def advance(done: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = stack.enter_context(click.progressbar(length=total, label=label, file=sys.stderr))
             bar.length = total
             bar.update(done - bar.pos)
 
         yield advance
+
+
+class RecordCounter:
+    """Count records on one line of standard error (a terminal only), ended before the next output."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.shown = False
+
+    def __call__(self, records: int) -> None:
+        if sys.stderr.isatty():
+            click.echo(f"\r{self.label} {records:,} records", nl=False, err=True)
+            self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            click.echo(err=True)
+            self.shown = False
 
 
 # --- database ----------------------------------------------------------------
@@ -183,10 +209,19 @@ def import_command(paths: tuple[Path, ...], origin: str, cleanup: bool) -> None:
             return
     elif not paths:
         raise click.UsageError("Missing argument 'PATHS...'.")
+    checked = RecordCounter("Checking")
+
+    def write_progress(done: int, total: int) -> None:
+        checked.end()
+        advance(done, total)
+
     with session_scope(get_engine()) as session, progress_bar("Importing") as advance:
         try:
-            summary = import_paths(session, list(paths), origin=origin, progress=advance)
+            summary = import_paths(
+                session, list(paths), origin=origin, progress=write_progress, checking=checked
+            )
         except BadImport as error:
+            checked.end()
             raise click.ClickException(f"{error}\nNothing was imported.") from error
     click.echo(summary.describe())
 

@@ -13,11 +13,14 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint, false, true
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint, event, false, true
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
-from annotator import schema_extras  # noqa: F401  (the full-text index and counters create_all adds)
+from annotator import (
+    schema_extras,  # noqa: F401  (the full-text index and counters create_all adds)
+    schema_queue,
+)
 
 
 def utcnow() -> datetime:
@@ -60,6 +63,15 @@ class Article(SQLModel, table=True):
     # The import that first brought the article in (None: imported before imports were recorded).
     import_batch_id: int | None = Field(
         default=None, foreign_key="import_batch.id", ondelete="SET NULL", index=True
+    )
+    # How many annotators accepted the article, and its overlap rank while that is above 0 (0
+    # otherwise): kept by the database's triggers on annotation_state (see schema_queue.py).
+    accepted_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    overlap_rank: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+    __table_args__ = (
+        # The queue: articles nobody accepted, in article order; overlap articles short of accepts.
+        Index("ix_article_queue", "accepted_count", "overlap_rank", "id"),
     )
 
 
@@ -197,6 +209,11 @@ class Span(SQLModel, table=True):
     )
 
 
+# The condition of a state in ix_state_open_claim_article; a query repeats it word for word, which
+# is how SQLite (and PostgreSQL's generic plans) can tell that the partial index holds every row.
+OPEN_CLAIM = "claimed_at IS NOT NULL AND status IN ('todo', 'in_progress')"
+
+
 class AnnotationState(SQLModel, table=True):
     __tablename__ = "annotation_state"
 
@@ -231,6 +248,14 @@ class AnnotationState(SQLModel, table=True):
         Index("ix_state_user_status_article", "user_id", "status", "article_id"),
         # "Who works on this article": the count that keeps an article to its N annotators.
         Index("ix_state_article_status", "article_id", "status"),
+        # "Articles someone has claimed" (the queue's started articles): unfinished claims, live or
+        # lapsed, are few next to the articles done, as accepting, skipping or flagging leaves it.
+        Index(
+            "ix_state_open_claim_article",
+            "article_id",
+            sqlite_where=sql_text(OPEN_CLAIM),
+            postgresql_where=sql_text(OPEN_CLAIM),
+        ),
         # "Articles with a flag", in article order (the article list's filter): flags are few.
         Index(
             "ix_state_flagged_article",
@@ -239,6 +264,16 @@ class AnnotationState(SQLModel, table=True):
             postgresql_where=sql_text("status = 'flagged'"),
         ),
     )
+
+
+@event.listens_for(AnnotationState.__table__, "after_create")
+def _create_queue_triggers(_table, connection, **_kw) -> None:
+    schema_queue.create(connection)
+
+
+@event.listens_for(SQLModel.metadata, "after_drop")
+def _drop_queue_triggers(_metadata, connection, **_kw) -> None:
+    schema_queue.drop(connection)
 
 
 class ProjectSetting(SQLModel, table=True):

@@ -127,7 +127,7 @@ def plans(session: Session, n: int) -> None:
     """Print the plans of the queue's candidate statement and the article page's statement."""
     params = {**assignment.claim_params(load_settings(session)), "owner_id": 2, "viewer_id": 2}
     statements = {
-        "queue candidate": (assignment._first_candidate_statement(), {**params, "excluded": [-1]}),
+        "queue candidate": (assignment._first_candidate_statement(), assignment.queue_values(params, 2)),
         "page by external id": (
             workspace._workspace_statement(by_id=False),
             {**params, "key": f"bench-{n // 2 + 1:07d}"},

@@ -21,12 +21,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, exists, func, literal, literal_column, or_, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    text,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from annotator.errors import InvalidEdit, NotFound
-from annotator.models import AnnotationState, Article, Role, Span, Status, User, utcnow
+from annotator.models import OPEN_CLAIM, AnnotationState, Article, Role, Span, Status, User, utcnow
 from annotator.services import audit
 from annotator.services.settings import SPREAD, ProjectSettings, load_settings
 from annotator.services.spans import copy_model_spans
@@ -74,7 +89,7 @@ def holders_of(article_id, *, except_user=None):
 
 def required_of(article_id):
     """Return an expression: how many annotators the article needs (binds :n and :coverage)."""
-    return case(((article_id * SPREAD) % 10_000 < bindparam("coverage"), bindparam("n")), else_=1)
+    return case((_in_overlap(article_id), bindparam("n")), else_=1)
 
 
 def claim_params(settings: ProjectSettings, now: datetime | None = None) -> dict:
@@ -131,28 +146,90 @@ def _own_claims_statement():
     )
 
 
-@functools.cache
-def _candidate_statement(*, started: bool):
-    """The first article with room that the viewer has no part in: started by others, or untouched."""
-    article = _ARTICLES.alias("candidate")
+def _in_overlap(article_id):
+    """Return the condition that the article is in the overlap share (binds :coverage)."""
+    return _overlap_rank(article_id) < bindparam("coverage")
+
+
+def _overlap_rank(article_id):
+    # 64-bit: id * 7919 leaves PostgreSQL's 32-bit integer above id 271,000.
+    return (cast(article_id, BigInteger) * SPREAD) % 10_000
+
+
+def _viewer_may_take(article_id, visible):
+    """The viewer has no part in the article (finished it, or holds it), may see it, and did not leave it."""
     mine = _STATES.alias("mine")
-    others = holders_of(article.c.id)
     viewer_has_part = exists().where(
-        mine.c.article_id == article.c.id,
+        mine.c.article_id == article_id,
         mine.c.user_id == bindparam("viewer_id"),
         or_(mine.c.status.in_(FINISHED), holds(mine)),
     )
-    conditions = [
-        ~viewer_has_part,
-        article.c.id.not_in(bindparam("excluded", expanding=True)),
-        visible_articles(article.c.import_batch_id),
-    ]
-    if started:
-        conditions += [others > 0, others < required_of(article.c.id)]
-    else:
-        holder = _STATES.alias("anyone")
-        conditions.append(~exists().where(holder.c.article_id == article.c.id, holds(holder)))
-    return select(article.c.id).where(*conditions).order_by(article.c.id).limit(1)
+    return and_(~viewer_has_part, article_id.not_in(bindparam("excluded", expanding=True)), visible)
+
+
+@functools.cache
+def _started_statement():
+    """The first article with room that others hold and the viewer has no part in.
+
+    Only an overlap article can have room with a holder (the others need one
+    annotator), so the articles looked at are the overlap articles that some
+    but not all of their N annotators accepted (one range of ix_article_queue
+    per count), and those of the live claims (ix_state_open_claim_article):
+    never the articles that are done, however many they are. They are read
+    from those two indexes and each checked by id, never by walking the
+    articles (which SQLite would otherwise choose on an ORDER BY article.id).
+    """
+    partly = select(_ARTICLES.c.id.label("id")).where(
+        _ARTICLES.c.accepted_count.in_(bindparam("partly", expanding=True)),
+        _ARTICLES.c.overlap_rank < bindparam("coverage"),
+    )
+    claimed = select(_STATES.c.article_id.label("id")).where(
+        text(OPEN_CLAIM), holds(_STATES), _in_overlap(_STATES.c.article_id), bindparam("n") > 1
+    )
+    started = union(partly, claimed).subquery("started")
+    # In article order first, then checked one by one up to the first that passes: OFFSET 0 keeps
+    # the checks out of the subquery, so PostgreSQL neither checks every article before sorting
+    # nor (costing that) compiles the statement with JIT, tens of milliseconds.
+    in_order = select(started.c.id).order_by(started.c.id).offset(0).subquery("in_order")
+    # Both come from rows that point at an existing article (a foreign key), so no join is needed.
+    others = holders_of(in_order.c.id)
+    return (
+        select(in_order.c.id)
+        .where(
+            _viewer_may_take(in_order.c.id, visible_article_id(in_order.c.id)),
+            others > 0,
+            others < required_of(in_order.c.id),
+        )
+        .order_by(in_order.c.id)
+        .limit(1)
+    )
+
+
+@functools.cache
+def _untouched_statement():
+    """The first article nobody holds and the viewer has no part in.
+
+    Walks the articles nobody accepted in article order (ix_article_queue, where
+    both leading columns are 0), so the articles that are done are never read;
+    those passed over are the ones claimed by others, left by the viewer, or
+    still being imported.
+    """
+    article = _ARTICLES.alias("candidate")
+    holder = _STATES.alias("anyone")
+    return (
+        select(article.c.id)
+        .where(
+            # "< 1", not "= 0": PostgreSQL drops an ORDER BY column that an equality fixes, and
+            # may then walk the primary key, reading the articles done before the first free one.
+            article.c.accepted_count < literal_column("1"),
+            _viewer_may_take(article.c.id, visible_articles(article.c.import_batch_id)),
+            ~exists().where(holder.c.article_id == article.c.id, holds(holder)),
+        )
+        # The index's order, which is article order here: overlap_rank is 0 whenever
+        # accepted_count is (schema_queue.py).
+        .order_by(article.c.accepted_count, article.c.overlap_rank, article.c.id)
+        .limit(1)
+    )
 
 
 @functools.cache
@@ -162,8 +239,8 @@ def _first_candidate_statement():
     Asked as two statements, an article could be untouched when the first
     looked and started by the time the second did, and be missed by both.
     """
-    started = _candidate_statement(started=True).subquery("started")
-    untouched = _candidate_statement(started=False).subquery("untouched")
+    started = _started_statement().subquery("started_pick")
+    untouched = _untouched_statement().subquery("untouched_pick")
     rank = literal_column("rank")
     return (
         union_all(
@@ -175,9 +252,20 @@ def _first_candidate_statement():
     )
 
 
+def queue_values(params: dict, viewer_id: int, excluded: Iterable[int] = ()) -> dict:
+    """Return the bind parameters of the queue's statements: ``claim_params`` and the viewer's."""
+    return {
+        **params,
+        "viewer_id": viewer_id,
+        "excluded": sorted(excluded) or [-1],
+        # The accept counts of an overlap article still short of its N annotators.
+        "partly": list(range(1, params["n"])) or [-1],
+    }
+
+
 def _pick(session: Session, user: User, params: dict, excluded: set[int]) -> tuple[int, bool] | None:
     """Return the next article for ``user`` and whether they already hold it, without claiming it."""
-    values = {**params, "viewer_id": user.id, "excluded": sorted(excluded) or [-1]}
+    values = queue_values(params, user.id, excluded)
     own = session.execute(_own_claims_statement(), values).scalar()
     if own is not None:
         return own, True

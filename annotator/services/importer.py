@@ -758,6 +758,7 @@ def _check(
     problems: Problems,
     *,
     gold_source: str | None,
+    checking: Callable[[int], None] | None = None,
 ) -> _Checked:
     """Read every record once, checking it against the database and the records before it."""
     checked = _Checked()
@@ -765,6 +766,8 @@ def _check(
         for chunk in _chunks(source.read(problems)):
             checked.records += len(chunk)
             _check_chunk(session, checked, sources, index, chunk, owner, problems, gold_source=gold_source)
+            if checking:
+                checking(checked.records)
     return checked
 
 
@@ -1215,6 +1218,7 @@ def import_paths(
     channel: str = "cli",
     actor: User | None = None,
     names: Mapping[Path, str] | None = None,
+    checking: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Import the articles (and spans) of ``paths`` and commit; on any problem raise BadImport, writing nothing.
 
@@ -1229,8 +1233,9 @@ def import_paths(
     "upload") made by ``actor`` (None: the command line), with an audit
     event. ``names`` gives the name a file is shown under, in problems, the
     batch and gold revisions (an upload's own name, not its temporary file);
-    a .txt file's id comes from that name. ``progress(done, total)`` is called
-    once the files are checked, and after each chunk written.
+    a .txt file's id comes from that name. ``checking(records)`` is called as
+    the files are checked (the total is not known yet), then
+    ``progress(done, total)`` once they are, and after each chunk written.
     """
     names = names or {}
     owner = _parse_origin(session, origin, where="--origin" if channel == "cli" else "origin")
@@ -1246,7 +1251,15 @@ def import_paths(
         if found:
             sources.append(_Noted(found))
     return _store(
-        session, sources, Problems(), owner, origin=origin, channel=channel, actor=actor, progress=progress
+        session,
+        sources,
+        Problems(),
+        owner,
+        origin=origin,
+        channel=channel,
+        actor=actor,
+        progress=progress,
+        checking=checking,
     )
 
 
@@ -1291,11 +1304,12 @@ def _store(
     actor: User | None,
     progress: Callable[[int, int], None] | None = None,
     gold_source: str | None = None,
+    checking: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Check every record, then write them into a new batch and commit it; or raise, leaving nothing."""
     # First, so that a crashed import's articles neither clash with these nor count as stored.
     import_batches.clean_up_crashed(session)
-    checked = _check(session, sources, owner, problems, gold_source=gold_source)
+    checked = _check(session, sources, owner, problems, gold_source=gold_source, checking=checking)
     if problems:
         session.rollback()
         raise problems.error()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sqlalchemy import bindparam, case, func
+from sqlalchemy import BigInteger, bindparam, case, cast, func
 from sqlmodel import Session, select
 
 from annotator.models import AnnotationState, Status, utcnow
@@ -44,7 +44,11 @@ class StaffingChange:
 
 def _required(article_id, suffix: str):
     return case(
-        ((article_id * SPREAD) % 10_000 < bindparam(f"coverage_{suffix}"), bindparam(f"n_{suffix}")),
+        # 64-bit: id * 7919 leaves PostgreSQL's 32-bit integer above id 271,000.
+        (
+            (cast(article_id, BigInteger) * SPREAD) % 10_000 < bindparam(f"coverage_{suffix}"),
+            bindparam(f"n_{suffix}"),
+        ),
         else_=1,
     )
 

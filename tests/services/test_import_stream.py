@@ -365,3 +365,20 @@ def test_no_edit_fails_while_an_import_runs(app, db_session, tmp_path, monkeypat
     assert summary.new == 3000
     # One edit at least after each of the 12 chunks, and after the start.
     assert len(edits) >= 3000 // 250 + 1
+
+
+def test_the_checking_pass_reports_the_records_it_has_checked(session, tmp_path, monkeypatch):
+    """A long first pass says how far it got; the writes' progress comes after it, with the total."""
+    monkeypatch.setattr(importer, "CHUNK_SIZE", 3)
+    calls: list[tuple] = []
+    import_paths(
+        session,
+        [corpus(tmp_path, 7)],
+        origin="model",
+        checking=lambda records: calls.append(("checked", records)),
+        progress=lambda done, total: calls.append(("written", done, total)),
+    )
+    checked = [call for call in calls if call[0] == "checked"]
+    assert checked == [("checked", 3), ("checked", 6), ("checked", 7)]
+    assert calls.index(("checked", 7)) < calls.index(("written", 0, 7))
+    assert calls[-1] == ("written", 7, 7)

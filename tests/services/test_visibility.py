@@ -274,7 +274,14 @@ def test_deleting_by_id_does_not_find_pending_articles(session, world, state):
     assert plan.articles == (2 if _visible(state) else 1)
 
 
-def test_deleting_the_whole_batch_still_takes_its_pending_articles(session, world, state):
+def test_deleting_the_whole_batch_takes_its_articles_once_committed(session, world, state):
+    """A committed import is deleted whole; one still importing is refused (its own cleanup removes it)."""
+    if not _visible(state):
+        with pytest.raises(deletion.DeletionRefused, match="still running"):
+            deletion.delete_batch(session, world.batch.id, actor=world.rev, confirm_work=True)
+        session.expire_all()
+        assert sorted(session.exec(select(Article.external_id)).all()) == sorted(SHOWN + PENDING)
+        return
     plan = deletion.delete_batch(session, world.batch.id, actor=world.rev, confirm_work=True)
     assert sorted(plan.shown_ids) == sorted(PENDING)
     session.expire_all()
