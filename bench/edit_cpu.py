@@ -7,7 +7,8 @@ relabel back, grow, shrink, delete, add, undo, undo), then opens the next
 article. The figure is this process's CPU time (``time.process_time``, so
 PostgreSQL's own work is left out) over the run divided by the edits
 acknowledged: pages are part of the load, so "per edit" carries their share,
-as in bench/load.py. Per page and per edit request apart are printed too. The
+as in bench/load.py. Per page and per edit request apart are printed too, and
+the baseline of the same run: a bare request (GET /healthz, no database). The
 test client's own work (building the WSGI environ, reading the answer) is in
 every figure alike. It is steadier than a load run on a busy machine.
 
@@ -130,6 +131,11 @@ def measure(engine, url: str, options) -> dict:
     if profiler:
         profiler.disable()
     used = time.process_time() - started
+    # The baseline of this run: a request that touches no database (Flask, the test client).
+    started = time.process_time()
+    for _ in range(1000):
+        client.get("/healthz")
+    bare = (time.process_time() - started) * 1000 / 1000
     app.extensions["annotator.engine"].dispose()
     if profiler:
         profiler.dump_stats(options.profile)
@@ -139,6 +145,7 @@ def measure(engine, url: str, options) -> dict:
         "per edit": used * 1000 / counter.edits,
         "per page request": counter.page_cpu * 1000 / counter.pages,
         "per edit request": counter.edit_cpu * 1000 / counter.edits,
+        "bare request": bare,
         "edits": counter.edits,
         "pages": counter.pages,
         "refused": counter.refused,
@@ -162,6 +169,10 @@ def show(name: str, figures: dict) -> None:
         f"{figures['per edit request']:.2f} ms per edit request, {figures['per page request']:.2f} ms per page; "
         f"{figures['edits']} edits, {figures['pages']} pages, {figures['refused']} refused "
         f"(load average {figures['load']})"
+    )
+    print(
+        f"    baseline of the same run: {figures['bare request']:.2f} ms per bare request (GET /healthz, no "
+        f"database); an edit request is {figures['per edit request'] / figures['bare request']:.1f}x that"
     )
 
 
