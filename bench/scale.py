@@ -372,8 +372,25 @@ def import_corpus(url: str, size: int, work: Path, reuse: bool) -> tuple[float, 
     return seconds, rss, load
 
 
+def mark_preannotated(url: str) -> None:
+    """Mark the articles pre-annotated, as ``annotator preannotate`` would, so the model export has them all.
+
+    Imported model spans alone do not make an article pre-annotated (the export
+    of --origin model takes the articles a model ran on).
+    """
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "UPDATE article SET preannotated_with = 'scale-bench' WHERE preannotated_with IS NULL"
+            )
+    finally:
+        engine.dispose()
+
+
 def bench_size(url: str, size: int, work: Path, requests: int, reuse: bool) -> dict:
     import_seconds, import_rss, _ = import_corpus(url, size, work, reuse)
+    mark_preannotated(url)
     # A user of its own per run, so a kept database's articles are first visits again.
     username = f"ann{os.getpid()}"
     annotator_command(url, "user", "add", username, "--password-stdin", stdin=PASSWORD + "\n")
@@ -389,12 +406,15 @@ def bench_size(url: str, size: int, work: Path, requests: int, reuse: bool) -> d
         server.terminate()
         server.wait(timeout=60)
     with tempfile.TemporaryDirectory(dir=work) as folder:
-        export_seconds, export_rss, _ = annotator_command(
+        export_seconds, export_rss, output = annotator_command(
             url, "export", "--origin", "model", "--format", "jsonl", "-o", str(Path(folder) / "model.jsonl")
         )
+        written = (Path(folder) / "model.jsonl").stat().st_size
     print(
-        f"  export (jsonl): {export_seconds:,.0f} s, peak RSS {export_rss:,.0f} MiB (load average {loadavg()})"
+        f"  export (jsonl): {export_seconds:,.0f} s, peak RSS {export_rss:,.0f} MiB, {written / 2**20:,.0f} MiB written "
+        f"(load average {loadavg()})"
     )
+    print("    " + " ".join(output.split()))
     return {
         "times": times,
         "import": (import_seconds, import_rss),
