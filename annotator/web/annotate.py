@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 
 from annotator.db import get_session
 from annotator.models import Role, Status
 from annotator.services import articles, assignment, feedback, users, workspace
 from annotator.web import is_htmx, progress, project_settings
-from annotator.web.params import bounded_int
+from annotator.web.params import bounded_int, quote_external_id
 
 bp = Blueprint("annotate", __name__, url_prefix="/articles")
 
@@ -27,7 +29,7 @@ def list_articles():
         after=request.args.get("after", type=bounded_int),
         before=request.args.get("before", type=bounded_int),
     )
-    context = {"page": page, "filters": filters}
+    context = {"page": page, "filters": filters, "article_href": _article_href(page.annotator)}
     if (
         is_htmx()
         and request.headers.get("HX-Target") == "article-list"
@@ -52,6 +54,18 @@ def list_articles():
         )
     response.vary.add("HX-Request")
     return response
+
+
+def _article_href(annotator: str) -> Callable[[str], str]:
+    """Return a function giving an article's link in the list: url_for's answer, built once per page.
+
+    url_for per row cost about a third of rendering a page of a hundred.
+    """
+    # The article page of an id that quotes to itself ("_"), cut around the id.
+    base = url_for("annotate.show_article", external_id="_")[:-1]
+    other = None if annotator == g.user.username else annotator
+    query = url_for("annotate.show_article", external_id="_", annotator=other)[len(base) + 1 :]
+    return lambda external_id: base + quote_external_id(external_id) + query
 
 
 def _list_filters() -> articles.ListFilters:

@@ -88,4 +88,9 @@ class ExternalIdConverter(PathConverter):
     part_isolating = False
 
     def to_url(self, value: str) -> str:
-        return quote(value, safe="!$&'()*+,:;=@")
+        return quote_external_id(value)
+
+
+def quote_external_id(value: str) -> str:
+    """Return an external id as the path segment ``ExternalIdConverter`` builds."""
+    return quote(value, safe="!$&'()*+,:;=@")

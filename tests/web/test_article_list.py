@@ -205,3 +205,20 @@ def test_the_counts_leave_out_an_import_still_running(client, auth, db_session):
     db_session.add(batch)
     db_session.commit()
     assert "<strong>0</strong> of 4 accepted by you" in client.get("/articles/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("annotator", [None, "bob"])
+def test_the_list_links_each_article_as_url_for_would(app, annotator):
+    """The list builds its links without url_for per row; they must be url_for's, odd ids included."""
+    from flask import g, url_for
+
+    from annotator.web.annotate import _article_href
+
+    ids = ["plain", "a/b/../c", "sp ace", "q?x=1&y#z", "pct%41", "ünï", "semi;colon:at@", "_"]
+    with app.test_request_context("/articles/"):
+        g.user = type("U", (), {"username": "ann"})()
+        href = _article_href(annotator or "ann")
+        for external_id in ids:
+            assert href(external_id) == url_for(
+                "annotate.show_article", external_id=external_id, annotator=annotator
+            )
