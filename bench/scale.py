@@ -47,7 +47,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -61,6 +60,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the checkout's annotator, whatever is installed
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench folder is no package
 
+from api_reads import free_port, start_gunicorn  # noqa: E402
 from curation import CORPUS_SPANS, _paragraphs, make_text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -213,12 +213,6 @@ def postgres_database(server_url: str, size: int):
 # --- HTTP ------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Client:
     """A browser's cookie jar and CSRF token over one-shot loopback connections (gunicorn's sync workers close each)."""
 
@@ -259,38 +253,6 @@ class Client:
             sys.exit(f"login failed: {status} {page[:300]}")
         status, page = self.request("GET", "/articles/")
         self.csrf = CSRF.search(page).group(1)
-
-
-def start_gunicorn(url: str, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "ANNOTATOR_DATABASE_URL": url,
-        "ANNOTATOR_SECRET_KEY": "scale-bench",
-        "PYTHONPATH": str(REPO),
-    }
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "-w",
-            "1",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "annotator:create_app()",
-        ],
-        env=env,
-        cwd=REPO,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if Client(port).request("GET", "/healthz")[0] == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    sys.exit("gunicorn did not answer /healthz within 120 s")
 
 
 # --- the requests ------------------------------------------------------------------------------
@@ -418,7 +380,7 @@ def bench_size(url: str, size: int, work: Path, requests: int, reuse: bool, expo
     username = f"ann{os.getpid()}"
     annotator_command(url, "user", "add", username, "--password-stdin", stdin=PASSWORD + "\n")
     port = free_port()
-    server = start_gunicorn(url, port)
+    server = start_gunicorn(url, port, 1)
     try:
         client = Client(port)
         client.log_in(username, PASSWORD)
