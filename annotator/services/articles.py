@@ -34,9 +34,10 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, select
 
-from annotator.errors import Forbidden, InvalidEdit, NotFound
+from annotator.errors import InvalidEdit
 from annotator.models import AnnotationState, Article, ArticleCount, Role, Status, User
 from annotator.schema_extras import FTS_TABLE, TS_CONFIG
+from annotator.services import users
 from annotator.services.assignment import claim_params, holders_of, required_of
 from annotator.services.settings import ProjectSettings
 from annotator.services.visibility import visible_article_id, visible_articles
@@ -132,14 +133,12 @@ def list_page(
 
 
 def _whose(session: Session, viewer: User, annotator: str | None) -> User:
-    if not annotator or annotator == viewer.username:
-        return viewer
-    if viewer.role == Role.ANNOTATOR.value:
-        raise Forbidden("Annotators see their own work only: the list cannot show another annotator's.")
-    user = session.exec(select(User).where(User.username == annotator)).first()
-    if user is None:
-        raise NotFound(f"No user named {annotator!r}.")
-    return user
+    return users.whose_work(
+        session,
+        viewer,
+        annotator,
+        refusal="Annotators see their own work only: the list cannot show another annotator's.",
+    )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from annotator.errors import InvalidEdit, LoginFailed, LoginThrottled, NotFound, UserExists
+from annotator.errors import Forbidden, InvalidEdit, LoginFailed, LoginThrottled, NotFound, UserExists
 from annotator.models import ApiToken, Role, User, UserSession, utcnow
 from annotator.services import api_tokens, audit, login_throttle, passwords, sessions
 
@@ -152,6 +152,22 @@ def get_user(session: Session, user_id: int) -> User | None:
 def get_user_by_name(session: Session, username: str) -> User | None:
     """Return the user with this name, or None."""
     return session.exec(select(User).where(User.username == username)).first()
+
+
+def whose_work(session: Session, viewer: User, annotator: str | None, *, refusal: str) -> User:
+    """Return whose work ``viewer`` asks to see: their own, or (reviewers and admins only) ``annotator``'s.
+
+    An annotator asking for someone else's gets Forbidden with ``refusal``; an
+    unknown name gets NotFound.
+    """
+    if not annotator or annotator == viewer.username:
+        return viewer
+    if viewer.role == Role.ANNOTATOR.value:
+        raise Forbidden(refusal)
+    owner = get_user_by_name(session, annotator)
+    if owner is None:
+        raise NotFound(f"No user named {annotator!r}.")
+    return owner
 
 
 def _named(session: Session, username: str) -> User:

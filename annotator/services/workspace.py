@@ -16,7 +16,6 @@ from sqlalchemy import and_, bindparam, exists
 from sqlmodel import Session, select
 
 from annotator.errors import (
-    Forbidden,
     NotFound,
 )
 from annotator.labels import CASUALTY, missing_attributes
@@ -31,6 +30,7 @@ from annotator.models import (
     User,
     utcnow,
 )
+from annotator.services import users
 from annotator.services.assignment import (
     OPEN,
     FullyStaffed,
@@ -322,14 +322,12 @@ def has_undoable_edits(session: Session, state_id: int) -> bool:
 
 def _owner(session: Session, user: User, annotator: str | None) -> User:
     """Return whose working copy ``user`` asks for: their own, or (reviewers only) another's."""
-    if annotator is None or annotator == user.username:
-        return user
-    if user.role == Role.ANNOTATOR.value:
-        raise Forbidden("Annotators see only their own work. Ask a reviewer to compare versions.")
-    owner = session.exec(select(User).where(User.username == annotator)).first()
-    if owner is None:
-        raise NotFound(f"No user named {annotator!r}.")
-    return owner
+    return users.whose_work(
+        session,
+        user,
+        annotator,
+        refusal="Annotators see only their own work. Ask a reviewer to compare versions.",
+    )
 
 
 def open_article(
