@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from annotator.db import make_engine, upgrade  # noqa: E402
 from annotator.models import AnnotationState, Article, User  # noqa: E402
-from annotator.services import articles, progress  # noqa: E402
+from annotator.services import articles, progress, visibility  # noqa: E402
 from annotator.services.articles import ListFilters  # noqa: E402
 from annotator.services.settings import ProjectSettings  # noqa: E402
 from annotator.services.visibility import visible_articles  # noqa: E402
@@ -208,7 +208,7 @@ def show(session: Session, ann: User, rev: User) -> None:
         101,
     )
     print(f"\n  plan: search id prefix (few matches)\n{explain(session, prefix)}")
-    print(f"\n  plan: visible articles count\n{explain(session, select(articles.visible_count()))}")
+    print(f"\n  plan: visible articles count\n{explain(session, select(visibility.count_visible()))}")
     params = {"user_id": ann.id, "n": 1, "coverage": 0}
     print(f"\n  plan: progress\n{explain(session, progress._progress_statement(), params)}")
 

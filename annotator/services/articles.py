@@ -35,12 +35,12 @@ from sqlalchemy import (
 from sqlmodel import Session, select
 
 from annotator.errors import InvalidEdit
-from annotator.models import AnnotationState, Article, ArticleCount, Role, Status, User
+from annotator.models import AnnotationState, Article, Role, Status, User
 from annotator.schema_extras import FTS_TABLE, TS_CONFIG
 from annotator.services import users
 from annotator.services.assignment import claim_params, holders_of, required_of
 from annotator.services.settings import ProjectSettings
-from annotator.services.visibility import visible_article_id, visible_articles
+from annotator.services.visibility import count_visible, visible_article_id, visible_articles
 
 PAGE_SIZE = 100
 # A search is a few words (all must occur) or the beginning of an article id.
@@ -403,18 +403,9 @@ def list_articles(
     return _rows(session, ids, user_id, settings)
 
 
-def visible_count():
-    """Return a scalar subquery: how many articles are visible (a sum over the import batches' counters)."""
-    return (
-        select(func.coalesce(func.sum(ArticleCount.articles), 0))
-        .where(visible_articles(ArticleCount.batch_id))
-        .scalar_subquery()
-    )
-
-
 def count_articles(session: Session) -> int:
     """Return how many articles are visible."""
-    return session.execute(select(visible_count())).scalar_one()
+    return session.execute(select(count_visible())).scalar_one()
 
 
 def count_by_status(session: Session, user_id: int, *, total: int | None = None) -> dict[str, int]:

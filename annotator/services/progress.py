@@ -15,10 +15,9 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from annotator.models import AnnotationState, Article, Status
-from annotator.services.articles import visible_count
 from annotator.services.assignment import claim_params, required_of
 from annotator.services.settings import ProjectSettings, load_settings
-from annotator.services.visibility import visible_article_id
+from annotator.services.visibility import count_visible, visible_article_id
 
 _ARTICLES = Article.__table__
 _STATES = AnnotationState.__table__
@@ -41,8 +40,8 @@ def _progress_statement():
         .subquery()
     )
     return select(
-        # The import batches' counters, not a count of the corpus (visibility.count_visible counts it).
-        visible_count(),
+        # The import batches' counters, not a count of the corpus.
+        count_visible(),
         select(func.count())
         .select_from(_STATES)
         .where(_STATES.c.user_id == bindparam("user_id"), accepted, visible_article_id(_STATES.c.article_id))
