@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -58,6 +59,17 @@ def main(ctx: click.Context) -> None:
     if ctx.obj is None:
         ctx.obj = ScriptInfo(create_app=create_app, set_debug_flag=False, load_dotenv_defaults=False)
         ctx.call_on_close(functools.partial(_close_database, ctx.obj))
+        signal.signal(signal.SIGTERM, exit_on_sigterm)
+
+
+def exit_on_sigterm(signum: int, _frame) -> None:
+    """Leave as on Ctrl-C when told to stop (``kill``, a scheduler's timeout, a container stopping).
+
+    Python's default for SIGTERM ends the process on the spot. As SystemExit the
+    commands' clean-up runs instead: an export removes its hidden partial file, an
+    import deletes what it wrote, pre-annotation rolls back its open batch.
+    """
+    raise SystemExit(128 + signum)
 
 
 def _close_database(info: ScriptInfo) -> None:
