@@ -1,12 +1,13 @@
-"""article_listing: the list's columns apart from the texts, kept by triggers."""
+"""article_listing: the list's columns apart from the texts, kept by triggers, and the list reading only them."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text, update
+from sqlalchemy import event, inspect, text, update
 from sqlmodel import Session, select
 
 from annotator.db import alembic_config, upgrade
@@ -17,6 +18,7 @@ from annotator.services.deletion import delete_articles, delete_batch
 from annotator.services.importer import import_paths, import_records
 from annotator.services.settings import ProjectSettings
 from tests.factories import make_article, make_user
+from tests.services.test_article_list import set_status
 from tests.test_migrations import empty_engine  # noqa: F401  (the migrated database, on each backend)
 
 SETTINGS = ProjectSettings()
@@ -108,6 +110,62 @@ def test_deleted_articles_take_their_listing_with_them(session):
     assert session.exec(select(ImportBatch)).all() == []
     assert_listing_matches(session)
     assert [row.external_id for row in session.exec(select(ArticleListing))] == ["kept"]
+
+
+# --- the list reads the listing, not the articles -------------------------------------------------
+
+
+def captured_rows_statement(session, ids, user_id) -> tuple[str, object]:
+    """Run the list's row query for ``ids``; return its SQL and parameters as sent."""
+    sent = []
+
+    def grab(_conn, _cursor, statement, parameters, _context, _executemany):
+        sent.append((statement, parameters))
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", grab)
+    try:
+        articles._rows(session, ids, user_id, SETTINGS)
+    finally:
+        event.remove(bind, "before_cursor_execute", grab)
+    (found,) = [each for each in sent if "article_listing" in each[0]]
+    return found
+
+
+def test_the_list_rows_read_no_article_row(session):
+    """On SQLite, a SEARCH of article (even by its primary key) would read the row and its overflow pages."""
+    user = make_user(session)
+    other = make_user(session, username="bob")
+    made = [make_article(session, external_id=f"a{n}", text="Kabul " * 1000) for n in range(3)]
+    set_status(session, made[1], user, "accepted")
+    set_status(session, made[1], other, "accepted")
+    statement, parameters = captured_rows_statement(session, [each.id for each in made], user.id)
+    connection = session.connection()
+    if session.get_bind().dialect.name == "sqlite":
+        plan = [row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+        tables = [found.group(1) for line in plan if (found := re.match(r"(?:SEARCH|SCAN) (\w+)", line))]
+        assert "article" not in tables, plan
+        assert "SEARCH article_listing USING INTEGER PRIMARY KEY (rowid=?)" in plan
+        # The count of accepted versions comes from the index alone.
+        assert any("COVERING INDEX ix_state_article_status" in line for line in plan), plan
+    else:
+        plan = [row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)]
+        assert not any(re.search(r"\bon article\b(?!_)", line) for line in plan), plan
+
+
+def test_the_list_shows_the_accept_counters(session):
+    """The rows count accepted versions from the states; the queue's counter holds the same number."""
+    team = [make_user(session, username=name) for name in ("ann", "bob", "cat")]
+    made = [make_article(session, external_id=f"a{n}") for n in range(3)]
+    for article, accepting in zip(made, (team[:1], team, []), strict=True):
+        for user in accepting:
+            set_status(session, article, user, "accepted")
+    set_status(session, made[2], team[0], "flagged")
+    rows = articles.list_page(session, team[0], SETTINGS).rows
+    session.expire_all()
+    assert [row.accepted for row in rows] == [session.get(Article, each.id).accepted_count for each in made]
+    assert [row.accepted for row in rows] == [1, 3, 0]
+    assert [row.status for row in rows] == ["accepted", "accepted", "flagged"]
 
 
 # --- the migration -----------------------------------------------------------------------------------
