@@ -15,7 +15,9 @@ HTTP: bench/scale.py measures the pages through gunicorn):
   next to ``count(*)`` of the visible articles (the other baseline) and of
   all articles (the count before imports had a visibility).
 
-Prints p50 and p99 in ms, their ratio to the baseline, and the load average.
+Prints p50 and p99 in ms, their ratio to the baseline, the load average, and
+on SQLite the KiB the process read per call (the database file's pages that
+were not in SQLite's cache; 4 KiB a page).
 ``--explain`` prints each query plan. Keep N small while the machine is shared;
 the lead measures at a million on a quiet machine. ``--words 700`` builds
 articles of bench/scale.py's size (600-800 words), whose rows SQLite stores
@@ -104,14 +106,23 @@ def old_offset_page(session: Session, user_id: int, offset: int) -> None:
     session.execute(statement).all()
 
 
-def timed(call, repeat: int) -> tuple[float, float]:
+def bytes_read() -> int:
+    """Return the bytes this process has read so far (Linux: read system calls, from the page cache or not)."""
+    with open("/proc/self/io") as counters:
+        return next(int(line.split()[1]) for line in counters if line.startswith("rchar:"))
+
+
+def timed(call, repeat: int) -> tuple[float, float, float]:
+    """Return the p50 and p99 of ``call`` in ms, and the KiB it read per call."""
     samples = []
+    before = bytes_read()
     for _ in range(repeat):
         start = time.perf_counter()
         call()
         samples.append((time.perf_counter() - start) * 1000)
+    read = (bytes_read() - before) / repeat / 1024
     samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
+    return statistics.median(samples), samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))], read
 
 
 def explain(session: Session, statement, params: dict | None = None) -> str:
@@ -134,6 +145,12 @@ def run(engine, label: str, n: int, repeat: int, show_plans: bool, *, words: int
         print("load average: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
         middle = n // 2
         places = random.Random(2)
+
+        def rows_somewhere() -> None:
+            """The list page's second query (its columns), for the hundred articles from a random id."""
+            first = places.randrange(1, max(2, n - 100))
+            articles._rows(session, list(range(first, first + 100)), ann.id, SETTINGS)
+
         cases = {
             "list page, OFFSET (before; baseline)": lambda: old_offset_page(session, ann.id, middle),
             "list page, keyset": lambda: articles.list_page(session, ann, SETTINGS, after=middle),
@@ -141,6 +158,7 @@ def run(engine, label: str, n: int, repeat: int, show_plans: bool, *, words: int
             "list page, keyset, from a random place": lambda: articles.list_page(
                 session, ann, SETTINGS, after=places.randrange(max(1, n - 100))
             ),
+            "  its rows alone (ids known), a random place": rows_somewhere,
             "status accepted": lambda: articles.list_page(
                 session, ann, SETTINGS, ListFilters(status="accepted"), after=middle
             ),
@@ -177,16 +195,23 @@ def run(engine, label: str, n: int, repeat: int, show_plans: bool, *, words: int
             ),
         }
         baseline = {"list": None, "count": None}
-        print(f"{'query':<45} {'p50 ms':>8} {'p99 ms':>8} {'x base':>7}  load")
+        # SQLite reads the database file in this process; PostgreSQL's reads are the server's.
+        reads = label == "SQLite"
+        print(
+            f"{'query':<45} {'p50 ms':>8} {'p99 ms':>8} {'x base':>7}  load" + ("  KiB read" if reads else "")
+        )
         for name, call in cases.items():
             call()  # warm the caches
-            p50, p99 = timed(call, repeat)
+            p50, p99, read = timed(call, repeat)
             kind = "count" if "count" in name or "top bar" in name else "list"
             if "baseline" in name:
                 baseline[kind] = p50
             ratio = f"{p50 / baseline[kind]:6.2f}x" if baseline[kind] else "      -"
             load = os.getloadavg()[0]
-            print(f"{name:<45} {p50:8.2f} {p99:8.2f} {ratio:>7}  {load:.2f}")
+            print(
+                f"{name:<45} {p50:8.2f} {p99:8.2f} {ratio:>7}  {load:.2f}"
+                + (f"  {read:8.1f}" if reads else "")
+            )
         if show_plans:
             show(session, ann, rev)
 
