@@ -19,6 +19,7 @@ from sqlmodel import Field, SQLModel
 
 from annotator import (
     schema_extras,  # noqa: F401  (the full-text index and counters create_all adds)
+    schema_listing,
     schema_queue,
 )
 
@@ -73,6 +74,37 @@ class Article(SQLModel, table=True):
         # The queue: articles nobody accepted, in article order; overlap articles short of accepts.
         Index("ix_article_queue", "accepted_count", "overlap_rank", "id"),
     )
+
+
+class ArticleListing(SQLModel, table=True):
+    """What the article list shows of an article, kept by triggers on article (see schema_listing.py).
+
+    Apart from the text, so that a page of the list reads a few narrow rows
+    instead of a hundred texts' overflow pages.
+    """
+
+    __tablename__ = "article_listing"
+
+    article_id: int = Field(
+        primary_key=True,
+        foreign_key="article.id",
+        ondelete="CASCADE",
+        sa_column_kwargs={"autoincrement": False},
+    )
+    external_id: str = Field(max_length=255)
+    # The text's first schema_listing.PREVIEW characters, and its length in characters.
+    preview: str = Field(max_length=schema_listing.PREVIEW)
+    length: int
+
+
+@event.listens_for(ArticleListing.__table__, "after_create")
+def _create_listing_triggers(_table, connection, **_kw) -> None:
+    schema_listing.create(connection)
+
+
+@event.listens_for(SQLModel.metadata, "after_drop")
+def _drop_listing_functions(_metadata, connection, **_kw) -> None:
+    schema_listing.drop(connection)
 
 
 class ArticleCount(SQLModel, table=True):

@@ -1,25 +1,31 @@
 """Time the article list's queries at N articles (default 100,000), on SQLite and PostgreSQL.
 
-Builds N articles of about 120 words each (a Zipf-like vocabulary, so some
-words are in most articles and some in a few), one annotator with a status on
+Builds N articles of about 120 words each (``--words``; a Zipf-like
+vocabulary, so some words are in most articles and some in a few), one annotator with a status on
 2% of them and a flag on 0.1%, through the migrations (so the full-text index
 and counters are the real ones). Then times, through services/articles.py (no
 HTTP: bench/scale.py measures the pages through gunicorn):
 
 - the list page deep in the corpus (keyset), next to the OFFSET query the list
-  used before, at the same depth: the baseline;
+  used before, at the same depth: the baseline; and the list page from a
+  random place, a new one each time, as bench/scale.py asks for it;
 - each filter (status, todo, annotator, open flag), a search for a common word,
   a rare word and an id prefix;
 - the counts of the top bar and the list (visible articles, this user's statuses),
   next to ``count(*)`` of the visible articles (the other baseline) and of
   all articles (the count before imports had a visibility).
 
-Prints p50 and p99 in ms, their ratio to the baseline, and the load average.
+Prints p50 and p99 in ms, their ratio to the baseline, the load average, and
+on SQLite the KiB the process read per call (the database file's pages that
+were not in SQLite's cache; 4 KiB a page).
 ``--explain`` prints each query plan. Keep N small while the machine is shared;
-the lead measures at a million on a quiet machine.
+the lead measures at a million on a quiet machine. ``--words 700`` builds
+articles of bench/scale.py's size (600-800 words), whose rows SQLite stores
+partly on an overflow page: about 7 KB per article on disk with the
+full-text index, 0.75 GB at 100,000.
 
-    PYTHONPATH=. .venv/bin/python bench/article_list.py [--articles 100000] [--repeat 50]
-        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--explain]
+    PYTHONPATH=. .venv/bin/python bench/article_list.py [--articles 100000] [--words 120] [--repeat 50]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres | --no-postgres] [--explain]
 """
 
 from __future__ import annotations
@@ -53,8 +59,8 @@ CHUNK = 5000
 SETTINGS = ProjectSettings()
 
 
-def build(session: Session, n: int, seed: int = 1) -> User:
-    """Store ``n`` articles and one annotator with some work and flags; return the annotator."""
+def build(session: Session, n: int, *, words: int = WORDS_PER_ARTICLE, seed: int = 1) -> User:
+    """Store ``n`` articles of ``words`` words and one annotator with some work and flags; return the annotator."""
     rng = random.Random(seed)
     weights = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
     session.execute(insert(User.__table__), [{"username": "ann", "password_hash": "-", "role": "annotator"}])
@@ -63,7 +69,7 @@ def build(session: Session, n: int, seed: int = 1) -> User:
         rows = [
             {
                 "external_id": f"src{number % 7}/{number:07d}",
-                "text": " ".join(rng.choices(VOCABULARY, weights, k=WORDS_PER_ARTICLE)),
+                "text": " ".join(rng.choices(VOCABULARY, weights, k=words)),
                 "content_hash": "-",
                 "meta": {},
             }
@@ -100,14 +106,23 @@ def old_offset_page(session: Session, user_id: int, offset: int) -> None:
     session.execute(statement).all()
 
 
-def timed(call, repeat: int) -> tuple[float, float]:
+def bytes_read() -> int:
+    """Return the bytes this process has read so far (Linux: read system calls, from the page cache or not)."""
+    with open("/proc/self/io") as counters:
+        return next(int(line.split()[1]) for line in counters if line.startswith("rchar:"))
+
+
+def timed(call, repeat: int) -> tuple[float, float, float]:
+    """Return the p50 and p99 of ``call`` in ms, and the KiB it read per call."""
     samples = []
+    before = bytes_read()
     for _ in range(repeat):
         start = time.perf_counter()
         call()
         samples.append((time.perf_counter() - start) * 1000)
+    read = (bytes_read() - before) / repeat / 1024
     samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
+    return statistics.median(samples), samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))], read
 
 
 def explain(session: Session, statement, params: dict | None = None) -> str:
@@ -121,16 +136,29 @@ def explain(session: Session, statement, params: dict | None = None) -> str:
     return "\n".join("    " + " | ".join(str(value) for value in row) for row in rows)
 
 
-def run(engine, label: str, n: int, repeat: int, show_plans: bool) -> None:
+def run(engine, label: str, n: int, repeat: int, show_plans: bool, *, words: int = WORDS_PER_ARTICLE) -> None:
     with Session(engine) as session:
         started = time.perf_counter()
-        ann = build(session, n)
+        ann = build(session, n, words=words)
         rev = session.get(User, 2)
-        print(f"\n{label}: {n:,} articles built in {time.perf_counter() - started:.1f} s")
+        print(f"\n{label}: {n:,} articles of {words} words built in {time.perf_counter() - started:.1f} s")
+        print("load average: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
         middle = n // 2
+        places = random.Random(2)
+
+        def rows_somewhere() -> None:
+            """The list page's second query (its columns), for the hundred articles from a random id."""
+            first = places.randrange(1, max(2, n - 100))
+            articles._rows(session, list(range(first, first + 100)), ann.id, SETTINGS)
+
         cases = {
             "list page, OFFSET (before; baseline)": lambda: old_offset_page(session, ann.id, middle),
             "list page, keyset": lambda: articles.list_page(session, ann, SETTINGS, after=middle),
+            # A page no earlier repeat read, so its rows come from the file, not SQLite's cache.
+            "list page, keyset, from a random place": lambda: articles.list_page(
+                session, ann, SETTINGS, after=places.randrange(max(1, n - 100))
+            ),
+            "  its rows alone (ids known), a random place": rows_somewhere,
             "status accepted": lambda: articles.list_page(
                 session, ann, SETTINGS, ListFilters(status="accepted"), after=middle
             ),
@@ -167,16 +195,23 @@ def run(engine, label: str, n: int, repeat: int, show_plans: bool) -> None:
             ),
         }
         baseline = {"list": None, "count": None}
-        print(f"{'query':<45} {'p50 ms':>8} {'p99 ms':>8} {'x base':>7}  load")
+        # SQLite reads the database file in this process; PostgreSQL's reads are the server's.
+        reads = label == "SQLite"
+        print(
+            f"{'query':<45} {'p50 ms':>8} {'p99 ms':>8} {'x base':>7}  load" + ("  KiB read" if reads else "")
+        )
         for name, call in cases.items():
             call()  # warm the caches
-            p50, p99 = timed(call, repeat)
+            p50, p99, read = timed(call, repeat)
             kind = "count" if "count" in name or "top bar" in name else "list"
             if "baseline" in name:
                 baseline[kind] = p50
             ratio = f"{p50 / baseline[kind]:6.2f}x" if baseline[kind] else "      -"
             load = os.getloadavg()[0]
-            print(f"{name:<45} {p50:8.2f} {p99:8.2f} {ratio:>7}  {load:.2f}")
+            print(
+                f"{name:<45} {p50:8.2f} {p99:8.2f} {ratio:>7}  {load:.2f}"
+                + (f"  {read:8.1f}" if reads else "")
+            )
         if show_plans:
             show(session, ann, rev)
 
@@ -217,18 +252,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--words", type=int, default=WORDS_PER_ARTICLE, help="words per article")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     parser.add_argument("--explain", action="store_true", help="print each query's plan")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
         upgrade(engine)
-        run(engine, "SQLite", options.articles, options.repeat, options.explain)
+        run(engine, "SQLite", options.articles, options.repeat, options.explain, words=options.words)
         engine.dispose()
+    if options.no_postgres:
+        return
     database = postgres_database(options.postgres)
     if database is not None:
         with database as (engine, _url):
-            run(engine, "PostgreSQL", options.articles, options.repeat, options.explain)
+            run(engine, "PostgreSQL", options.articles, options.repeat, options.explain, words=options.words)
 
 
 if __name__ == "__main__":

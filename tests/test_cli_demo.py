@@ -11,6 +11,7 @@ from annotator.db import current_revision, head_revision
 from annotator.models import Article, Span
 from annotator.services.users import authenticate
 from tests.conftest import SEEDS
+from tests.services.test_article_listing import assert_listing_matches
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ def test_demo_upgrades_loads_seeds_and_creates_login(fresh_app):
     with Session(engine) as session:
         ids = set(session.exec(select(Article.external_id)).all())
         assert ids == {path.stem for path in SEEDS.glob("*.txt")}
+        assert_listing_matches(session)
         assert authenticate(session, "demo", "demo") is not None
         # The seeds come pre-annotated, each article marked with the pipeline version.
         assert session.exec(select(func.count()).select_from(Span).where(Span.origin == "model")).one() > 50

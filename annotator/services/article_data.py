@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from annotator.errors import Forbidden, NotFound
 from annotator.models import AnnotationState, Article, Origin, Role, Span, Status, User
-from annotator.services.assignment import claim_params, required_of
+from annotator.services.assignment import accepted_of, claim_params, required_of
 from annotator.services.gold import gold_of
 from annotator.services.gold_revisions import has_revision_condition
 from annotator.services.origins import model_source_condition, parse_origin
@@ -56,22 +56,12 @@ class ArticlePage:
     next_after: int | None
 
 
-def _accepted_count():
-    state = AnnotationState.__table__.alias("accepted_state")
-    return (
-        select(func.count())
-        .select_from(state)
-        .where(state.c.article_id == Article.id, state.c.status == Status.ACCEPTED.value)
-        .scalar_subquery()
-    )
-
-
 def has_gold_condition():
     """Return the condition that an article has gold as exports take it (binds :n and :coverage).
 
     Stored gold, or exactly one accepted version of an article that needs one annotator.
     """
-    return or_(has_revision_condition(), and_(_accepted_count() == 1, required_of(Article.id) == 1))
+    return or_(has_revision_condition(), and_(accepted_of(Article.id) == 1, required_of(Article.id) == 1))
 
 
 def _status_condition(status: str, user_id: int | None):

@@ -6,7 +6,8 @@ imported or deleted between two page loads neither repeats nor skips another.
 A page is found in two queries: the ids of the page, walked in id order along
 an index that only visits matching articles (the article table; this user's
 states; the flagged states; the full-text index; the id index), then the page's
-columns for those ids.
+columns for those ids, from ``article_listing`` (schema_listing.py) and the
+states, without reading the articles' rows and their texts.
 
 Counts come from ``article_count``, kept by triggers (schema_extras.py): the
 visible articles are a sum over a few rows, whatever the size of the corpus.
@@ -35,10 +36,10 @@ from sqlalchemy import (
 from sqlmodel import Session, select
 
 from annotator.errors import InvalidEdit
-from annotator.models import AnnotationState, Article, Role, Status, User
+from annotator.models import AnnotationState, Article, ArticleListing, Role, Status, User
 from annotator.schema_extras import FTS_TABLE, TS_CONFIG
 from annotator.services import users
-from annotator.services.assignment import claim_params, holders_of, required_of
+from annotator.services.assignment import accepted_of, claim_params, holders_of, required_of
 from annotator.services.settings import ProjectSettings
 from annotator.services.visibility import count_visible, visible_article_id, visible_articles
 
@@ -54,6 +55,7 @@ PREFIX_SORT_LIMIT = 10_000
 
 _ARTICLES = Article.__table__
 _STATES = AnnotationState.__table__
+_LISTING = ArticleListing.__table__
 _FTS = table(FTS_TABLE, column("rowid"), column(FTS_TABLE))
 
 
@@ -350,28 +352,33 @@ def _next_prefix(prefix: str) -> str | None:
 
 
 def _rows(session: Session, ids: list[int], user_id: int, settings: ProjectSettings) -> list[ArticleRow]:
-    """Return the list's columns for these articles, with ``user_id``'s status on each, in id order."""
+    """Return the list's columns for these articles, with ``user_id``'s status on each, in id order.
+
+    Read from ``article_listing`` and the states' indexes, never from the article
+    rows: past a few kilobytes of text SQLite keeps the rest of an article's row
+    on an overflow page, and reading it would cost a page of the file per article.
+    """
     if not ids:
         return []
+    article_id = _LISTING.c.article_id
     statement = (
         select(
-            Article.id,
-            Article.external_id,
-            func.substr(Article.text, 1, 160),
-            func.length(Article.text),
+            article_id,
+            _LISTING.c.external_id,
+            _LISTING.c.preview,
+            _LISTING.c.length,
             AnnotationState.status,
-            # Kept by the queue's triggers (schema_queue.py): no count of states per row.
-            Article.accepted_count,
-            holders_of(Article.id),
-            required_of(Article.id),
+            accepted_of(article_id),
+            holders_of(article_id),
+            required_of(article_id),
             AnnotationState.reviewer_note_at.is_not(None),
         )
         .outerjoin(
             AnnotationState,
-            and_(AnnotationState.article_id == Article.id, AnnotationState.user_id == user_id),
+            and_(AnnotationState.article_id == article_id, AnnotationState.user_id == user_id),
         )
-        .where(Article.id.in_(ids))
-        .order_by(Article.id)
+        .where(article_id.in_(ids))
+        .order_by(article_id)
     )
     rows = session.execute(statement, claim_params(settings))
     return [

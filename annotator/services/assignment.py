@@ -87,6 +87,18 @@ def holders_of(article_id, *, except_user=None):
     return select(func.count()).select_from(state).where(*conditions).scalar_subquery()
 
 
+def accepted_of(article_id):
+    """Return a scalar subquery: how many annotators accepted the article.
+
+    Counted in the index on (article_id, status), without reading the states;
+    the same number as ``article.accepted_count`` (schema_queue.py), for a query
+    that must not read the article row.
+    """
+    state = _STATES.alias("accepted_state")
+    conditions = (state.c.article_id == article_id, state.c.status == Status.ACCEPTED.value)
+    return select(func.count()).select_from(state).where(*conditions).scalar_subquery()
+
+
 def required_of(article_id):
     """Return an expression: how many annotators the article needs (binds :n and :coverage)."""
     return case((_in_overlap(article_id), bindparam("n")), else_=1)

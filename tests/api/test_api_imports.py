@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from annotator.models import Article, AuditEvent, ImportBatch, Span
 from annotator.services.settings import set_setting
+from tests.services.test_article_listing import assert_listing_matches, expected_and_listed
 
 TEXT = "Gunmen killed 12 civilians in Kabul."
 SPANS = [{"start": 30, "end": 35, "label": "LOCATION", "attrs": {}}]
@@ -57,6 +58,13 @@ def test_an_admin_imports_articles_with_spans_as_one_batch(client, db_session, a
     again = post(client, headers, {"articles": [{"id": "k1", "text": TEXT, "spans": SPANS}]})
     assert again.status_code == 201
     assert (again.json["new"], again.json["updated"], again.json["unchanged"]) == (0, 1, 0)
+
+
+def test_imported_articles_are_listed(client, db_session, api_token):
+    body = {"articles": [{"id": "long", "text": "Kabul " * 50}, {"id": "emoji", "text": "🙂" * 170}]}
+    assert post(client, api_token("admin", "boss"), body).status_code == 201
+    assert_listing_matches(db_session)
+    assert len(expected_and_listed(db_session)[1]) == 2
 
 
 def test_one_bad_record_answers_422_naming_each_problem_and_writes_nothing(client, db_session, api_token):
