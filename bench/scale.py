@@ -28,7 +28,14 @@ It prints p50 and p99 (client side: connect, request, whole answer) per kind
 and size, each p50's ratio to the smallest size's p50 from the same run, the
 issue's targets, and the load average with every figure. Nothing is asserted.
 
-    .venv/bin/python bench/scale.py [--sizes 10000,1000000] [--requests 500] [--work-dir DIR] [--postgres [URL]]
+    .venv/bin/python bench/scale.py [--sizes 10000,1000000] [--requests 500] [--work-dir DIR] [--postgres [URL]] [--warm]
+
+Before the requests it prints how much of the SQLite file the operating
+system's page cache holds (util-linux's fincore): a list page from a random
+place at a million reads pages from all over a 12 GB file, and a page from the
+disk costs far more than one from memory. --warm reads the file once first,
+as a server that has run a while has it cached; without it, the cache is as
+the import or the last run left it.
 
 SQLite in --work-dir by default (the databases are deleted after each size
 unless --keep; --reuse measures a kept database again, with the import
@@ -373,9 +380,49 @@ def opened_articles(url: str) -> set[int]:
         engine.dispose()
 
 
-def bench_size(url: str, size: int, work: Path, requests: int, reuse: bool, export_too: bool) -> dict:
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of an SQLite URL (None for another database)."""
+    parsed = make_url(url)
+    return Path(parsed.database) if parsed.drivername.startswith("sqlite") and parsed.database else None
+
+
+def warm_up(path: Path) -> None:
+    """Read the database file once, so its pages are in the operating system's cache (as a busy server's are)."""
+    with open(path, "rb", buffering=0) as database:
+        while database.read(16 * 2**20):
+            pass
+
+
+def cached_share(path: Path) -> str:
+    """Return how much of ``path`` the page cache holds, from util-linux's fincore ('' without it)."""
+    try:
+        resident = subprocess.run(
+            ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return (
+        f"{int(resident) / max(path.stat().st_size, 1):.0%} of the {path.stat().st_size / 2**30:.1f} GiB file"
+    )
+
+
+def bench_size(
+    url: str, size: int, work: Path, requests: int, reuse: bool, export_too: bool, warm: bool = False
+) -> dict:
     import_seconds, import_rss, _ = import_corpus(url, size, work, reuse)
     mark_preannotated(url)
+    database_file = sqlite_file(url)
+    if database_file is not None:
+        if warm:
+            warm_up(database_file)
+        # A list page from a random place reads pages all over the file: whether they come from
+        # memory or from the disk shows in its time, so say which.
+        print(
+            f"  in the page cache before the requests: {cached_share(database_file) or 'unknown'}", flush=True
+        )
     # A user of its own per run, so a kept database's articles are first visits again.
     username = f"ann{os.getpid()}"
     annotator_command(url, "user", "add", username, "--password-stdin", stdin=PASSWORD + "\n")
@@ -471,6 +518,11 @@ def main() -> None:
     parser.add_argument(
         "--postgres", nargs="?", const=DEFAULT_POSTGRES_URL, help="measure PostgreSQL instead of SQLite"
     )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="read each SQLite database file once before its requests (the cache of a server that has run a while)",
+    )
     options = parser.parse_args()
     if options.reuse and (options.postgres or not options.work_dir):
         parser.error("--reuse needs --work-dir and SQLite (a PostgreSQL database is dropped after each run)")
@@ -492,7 +544,7 @@ def main() -> None:
             )
             with database as url:
                 results[size] = bench_size(
-                    url, size, work, options.requests, options.reuse, not options.no_export
+                    url, size, work, options.requests, options.reuse, not options.no_export, options.warm
                 )
     finally:
         if not options.work_dir:
