@@ -144,7 +144,8 @@ def timed(call, repeat: int) -> tuple[float, float, float]:
 
 def explain(session: Session, statement, params: dict | None = None) -> str:
     dialect = session.get_bind().dialect
-    compiled = statement.compile(dialect=dialect)
+    # The limit and the search values are rendered into the statement (literal_execute).
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     values = compiled.construct_params(params or {})
     if compiled.positional:
         values = tuple(values[name] for name in compiled.positiontup)
@@ -247,7 +248,15 @@ def run(
 
 def show(session: Session, ann: User, rev: User) -> None:
     """Print the plan of each query the list runs (the page's ids; the counts)."""
-    from annotator.services.articles import _ARTICLES, _filters, _id_prefix, _walk_of, _walk_statement
+    from annotator.services.articles import (
+        _ARTICLES,
+        _LISTED_ID,
+        _LISTING,
+        _filters,
+        _id_prefix,
+        _walk_of,
+        _walk_statement,
+    )
 
     filters = {
         "list": (ann, ListFilters()),
@@ -265,7 +274,7 @@ def show(session: Session, ann: User, rev: User) -> None:
     print(f"\n  plan: search words\n{explain(session, words)}")
     prefix = _walk_statement(
         _ARTICLES.c.id,
-        select(_ARTICLES.c.id),
+        select(_LISTED_ID).select_from(_ARTICLES.join(_LISTING, _ARTICLES.c.id == _LISTED_ID)),
         [*conditions, *_id_prefix(session, "src3/00012")],
         None,
         None,
