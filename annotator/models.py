@@ -95,6 +95,10 @@ class ArticleListing(SQLModel, table=True):
     # The text's first schema_listing.PREVIEW characters, and its length in characters.
     preview: str = Field(max_length=schema_listing.PREVIEW)
     length: int
+    # The article's import batch, so that the list finds the visible articles here: SQLite keeps
+    # article.import_batch_id behind the text, on its overflow page. Not a foreign key: the
+    # triggers follow the article's (deleting a batch sets it to none there, and so here).
+    import_batch_id: int | None = None
 
 
 @event.listens_for(ArticleListing.__table__, "after_create")

@@ -22,10 +22,14 @@ were not in SQLite's cache; 4 KiB a page).
 the lead measures at a million on a quiet machine. ``--words 700`` builds
 articles of bench/scale.py's size (600-800 words), whose rows SQLite stores
 partly on an overflow page: about 7 KB per article on disk with the
-full-text index, 0.75 GB at 100,000.
+full-text index, 0.75 GB at 100,000. ``--batch 2`` stores every article in
+import batch 2 (batches 1 and 2 committed), as any article from the second
+import on is: SQLite stores the batch id after the text, and a batch id of 2 or
+more (0 and 1 are stored in the record's header) lies on the text's overflow
+page (default: no batch, as articles imported before imports were recorded).
 
     PYTHONPATH=. .venv/bin/python bench/article_list.py [--articles 100000] [--words 120] [--repeat 50]
-        [--postgres postgresql://postgres@127.0.0.1:5432/postgres | --no-postgres] [--explain]
+        [--batch 2] [--postgres postgresql://postgres@127.0.0.1:5432/postgres | --no-postgres] [--explain]
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from sqlmodel import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from annotator.db import make_engine, upgrade  # noqa: E402
-from annotator.models import AnnotationState, Article, User  # noqa: E402
+from annotator.models import AnnotationState, Article, ImportBatch, User  # noqa: E402
 from annotator.services import articles, progress, visibility  # noqa: E402
 from annotator.services.articles import ListFilters  # noqa: E402
 from annotator.services.settings import ProjectSettings  # noqa: E402
@@ -59,12 +63,24 @@ CHUNK = 5000
 SETTINGS = ProjectSettings()
 
 
-def build(session: Session, n: int, *, words: int = WORDS_PER_ARTICLE, seed: int = 1) -> User:
-    """Store ``n`` articles of ``words`` words and one annotator with some work and flags; return the annotator."""
+def build(
+    session: Session, n: int, *, words: int = WORDS_PER_ARTICLE, batch: int | None = None, seed: int = 1
+) -> User:
+    """Store ``n`` articles of ``words`` words and one annotator with some work and flags; return the annotator.
+
+    ``batch``: the import batch of every article (batches 1 to ``batch`` are
+    stored, committed); None: no batch.
+    """
     rng = random.Random(seed)
     weights = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
     session.execute(insert(User.__table__), [{"username": "ann", "password_hash": "-", "role": "annotator"}])
     session.execute(insert(User.__table__), [{"username": "rev", "password_hash": "-", "role": "reviewer"}])
+    if batch is not None:
+        batches = [
+            {"id": number, "channel": "cli", "origin": "bench", "files": [], "summary": {}}
+            for number in range(1, batch + 1)
+        ]
+        session.execute(insert(ImportBatch.__table__), batches)
     for start in range(0, n, CHUNK):
         rows = [
             {
@@ -72,6 +88,7 @@ def build(session: Session, n: int, *, words: int = WORDS_PER_ARTICLE, seed: int
                 "text": " ".join(rng.choices(VOCABULARY, weights, k=words)),
                 "content_hash": "-",
                 "meta": {},
+                "import_batch_id": batch,
             }
             for number in range(start, min(n, start + CHUNK))
         ]
@@ -127,7 +144,8 @@ def timed(call, repeat: int) -> tuple[float, float, float]:
 
 def explain(session: Session, statement, params: dict | None = None) -> str:
     dialect = session.get_bind().dialect
-    compiled = statement.compile(dialect=dialect)
+    # The limit and the search values are rendered into the statement (literal_execute).
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     values = compiled.construct_params(params or {})
     if compiled.positional:
         values = tuple(values[name] for name in compiled.positiontup)
@@ -136,12 +154,24 @@ def explain(session: Session, statement, params: dict | None = None) -> str:
     return "\n".join("    " + " | ".join(str(value) for value in row) for row in rows)
 
 
-def run(engine, label: str, n: int, repeat: int, show_plans: bool, *, words: int = WORDS_PER_ARTICLE) -> None:
+def run(
+    engine,
+    label: str,
+    n: int,
+    repeat: int,
+    show_plans: bool,
+    *,
+    words: int = WORDS_PER_ARTICLE,
+    batch: int | None = None,
+) -> None:
     with Session(engine) as session:
         started = time.perf_counter()
-        ann = build(session, n, words=words)
+        ann = build(session, n, words=words, batch=batch)
         rev = session.get(User, 2)
-        print(f"\n{label}: {n:,} articles of {words} words built in {time.perf_counter() - started:.1f} s")
+        print(
+            f"\n{label}: {n:,} articles of {words} words, import batch {batch}, "
+            f"built in {time.perf_counter() - started:.1f} s"
+        )
         print("load average: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
         middle = n // 2
         places = random.Random(2)
@@ -218,7 +248,15 @@ def run(engine, label: str, n: int, repeat: int, show_plans: bool, *, words: int
 
 def show(session: Session, ann: User, rev: User) -> None:
     """Print the plan of each query the list runs (the page's ids; the counts)."""
-    from annotator.services.articles import _ARTICLES, _filters, _id_prefix, _walk_of, _walk_statement
+    from annotator.services.articles import (
+        _ARTICLES,
+        _LISTED_ID,
+        _LISTING,
+        _filters,
+        _id_prefix,
+        _walk_of,
+        _walk_statement,
+    )
 
     filters = {
         "list": (ann, ListFilters()),
@@ -236,7 +274,7 @@ def show(session: Session, ann: User, rev: User) -> None:
     print(f"\n  plan: search words\n{explain(session, words)}")
     prefix = _walk_statement(
         _ARTICLES.c.id,
-        select(_ARTICLES.c.id),
+        select(_LISTED_ID).select_from(_ARTICLES.join(_LISTING, _ARTICLES.c.id == _LISTED_ID)),
         [*conditions, *_id_prefix(session, "src3/00012")],
         None,
         None,
@@ -253,6 +291,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--words", type=int, default=WORDS_PER_ARTICLE, help="words per article")
+    parser.add_argument("--batch", type=int, help="store every article in this import batch (default: none)")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     parser.add_argument("--explain", action="store_true", help="print each query's plan")
@@ -260,14 +299,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
         upgrade(engine)
-        run(engine, "SQLite", options.articles, options.repeat, options.explain, words=options.words)
+        run(
+            engine,
+            "SQLite",
+            options.articles,
+            options.repeat,
+            options.explain,
+            words=options.words,
+            batch=options.batch,
+        )
         engine.dispose()
     if options.no_postgres:
         return
     database = postgres_database(options.postgres)
     if database is not None:
         with database as (engine, _url):
-            run(engine, "PostgreSQL", options.articles, options.repeat, options.explain, words=options.words)
+            run(
+                engine,
+                "PostgreSQL",
+                options.articles,
+                options.repeat,
+                options.explain,
+                words=options.words,
+                batch=options.batch,
+            )
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ The list pages by keyset on the article id: a page is the articles after (or
 before) one id, so its cost does not grow with the corpus, and an article
 imported or deleted between two page loads neither repeats nor skips another.
 A page is found in two queries: the ids of the page, walked in id order along
-an index that only visits matching articles (the article table; this user's
+an index that only visits matching articles (``article_listing``; this user's
 states; the flagged states; the full-text index; the id index), then the page's
 columns for those ids, from ``article_listing`` (schema_listing.py) and the
-states, without reading the articles' rows and their texts.
+states. Neither reads the articles' rows and their texts: the listing holds
+each article's import batch, which says whether it is visible.
 
 Counts come from ``article_count``, kept by triggers (schema_extras.py): the
 visible articles are a sum over a few rows, whatever the size of the corpus.
@@ -57,6 +58,9 @@ _ARTICLES = Article.__table__
 _STATES = AnnotationState.__table__
 _LISTING = ArticleListing.__table__
 _FTS = table(FTS_TABLE, column("rowid"), column(FTS_TABLE))
+# The walks test visibility on the listing's copy of the batch: on SQLite, article.import_batch_id
+# lies behind the text, and reading it (when 2 or more) reads the text's overflow page.
+_LISTED_ID = _LISTING.c.article_id
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ def _whose(session: Session, viewer: User, annotator: str | None) -> User:
 
 @dataclass(frozen=True)
 class _Filter:
-    """One filter: a condition on ``article`` rows, and the same as a walk of an index of states.
+    """One filter: a condition on ``article_listing`` rows, and the same as a walk of an index of states.
 
     The walk (``key``, the states' article id, under ``conditions`` on the
     states) visits only the matching articles, in article order: a page of a
@@ -160,11 +164,11 @@ class _Filter:
     grouped: bool = False
 
     def walk(self, others: list) -> tuple[Any, Any]:
-        """Return the walk's key and statement, with ``others`` (conditions on article rows) applied."""
+        """Return the walk's key and statement, with ``others`` (conditions on listing rows) applied."""
         key = self.states.c.article_id
         statement = (
             select(key)
-            .select_from(self.states.join(_ARTICLES, _ARTICLES.c.id == key))
+            .select_from(self.states.join(_LISTING, key == _LISTED_ID))
             .where(*self.conditions, *others)
         )
         return key, statement.group_by(key) if self.grouped else statement
@@ -172,10 +176,10 @@ class _Filter:
 
 def _filters(viewer: User, who: User, filters: ListFilters) -> list[_Filter | ColumnElement[bool]]:
     """Return what the filters (but the search) ask: walkable filters first, plain conditions after."""
-    parts: list = [visible_articles()]
+    parts: list = [visible_articles(_LISTING.c.import_batch_id)]
     mine = _STATES.alias("mine")
     of_who = (mine.c.user_id == who.id,)
-    linked = mine.c.article_id == _ARTICLES.c.id
+    linked = mine.c.article_id == _LISTED_ID
     if filters.status is not None:
         if filters.status not in set(Status):
             choices = ", ".join(status.value for status in Status)
@@ -200,7 +204,7 @@ def _filters(viewer: User, who: User, filters: ListFilters) -> list[_Filter | Co
         if mine_only:
             raised.append(flag.c.user_id == who.id)
         # Open flags are few: walk them first.
-        condition = exists().where(flag.c.article_id == _ARTICLES.c.id, *raised)
+        condition = exists().where(flag.c.article_id == _LISTED_ID, *raised)
         parts.insert(0, _Filter(condition, flag, tuple(raised), grouped=not mine_only))
     return parts
 
@@ -235,12 +239,12 @@ def _page_ids(
 
 
 def _walk_of(parts: list) -> tuple[Any, Any]:
-    """Return the key and statement that walk the filters' matches: along the first walkable filter, or the articles."""
+    """Return the key and statement that walk the filters' matches: along the first walkable filter, or the listing."""
     first = parts[0]
     if isinstance(first, _Filter):
         others = [part.condition if isinstance(part, _Filter) else part for part in parts[1:]]
         return first.walk(others)
-    return _ARTICLES.c.id, select(_ARTICLES.c.id).where(*parts)
+    return _LISTED_ID, select(_LISTED_ID).where(*parts)
 
 
 def _walk(session, key, statement, conditions, after, before, limit) -> list[int]:
@@ -272,12 +276,12 @@ def _word_statement(session, words, conditions, after, before, limit):
         matches = literal_column("article.text_search").op("@@")(
             func.plainto_tsquery(literal_column(f"'{TS_CONFIG}'::regconfig"), _planned_with(" ".join(words)))
         )
-        return _walk_statement(
-            _ARTICLES.c.id, select(_ARTICLES.c.id), [*conditions, matches], after, before, limit
-        )
+        # The words are in the article rows (their tsvector); the conditions, on the listing.
+        statement = select(_ARTICLES.c.id).select_from(_ARTICLES.join(_LISTING, _ARTICLES.c.id == _LISTED_ID))
+        return _walk_statement(_ARTICLES.c.id, statement, [*conditions, matches], after, before, limit)
     # Each word quoted: FTS5 reads it as a string, never as its query syntax.
     query = " AND ".join('"' + word.replace('"', '""') + '"' for word in words)
-    statement = select(_ARTICLES.c.id).select_from(_FTS.join(_ARTICLES, _ARTICLES.c.id == _FTS.c.rowid))
+    statement = select(_LISTED_ID).select_from(_FTS.join(_LISTING, _FTS.c.rowid == _LISTED_ID))
     # Keyed on the FTS rowid, so that FTS5 walks its matches in order and stops at the limit.
     return _walk_statement(
         _FTS.c.rowid,
@@ -298,16 +302,21 @@ def _prefix_ids(session, prefix, conditions, after, before, limit) -> list[int]:
     finds a page soon. PostgreSQL's planner chooses from its statistics; SQLite
     has none (the app never runs ANALYZE), so it counts the matches up to a
     threshold first, through the index.
+
+    The id index is the article table's: its entries hold the article id, so
+    the range reads no article row, and the conditions read the listing row.
+    Many matches are tested on the listing's copy of the external id instead.
     """
     range_ = _id_prefix(session, prefix)
+    statement = select(_LISTED_ID).select_from(_ARTICLES.join(_LISTING, _ARTICLES.c.id == _LISTED_ID))
+    key = _ARTICLES.c.id
     if session.get_bind().dialect.name == "sqlite":
         few = select(_ARTICLES.c.id).where(*range_).limit(PREFIX_SORT_LIMIT).subquery()
         if session.execute(select(func.count()).select_from(few)).scalar_one() >= PREFIX_SORT_LIMIT:
-            # substr cannot use the id index, so SQLite walks the primary key instead.
-            range_ = [func.substr(_ARTICLES.c.external_id, 1, len(prefix)) == prefix]
-    return _walk(
-        session, _ARTICLES.c.id, select(_ARTICLES.c.id), [*conditions, *range_], after, before, limit
-    )
+            # substr cannot use the id index, so SQLite walks the listing's primary key instead.
+            range_ = [func.substr(_LISTING.c.external_id, 1, len(prefix)) == prefix]
+            statement, key = select(_LISTED_ID), _LISTED_ID
+    return _walk(session, key, statement, [*conditions, *range_], after, before, limit)
 
 
 def _id_prefix(session: Session, prefix: str) -> list:
@@ -406,7 +415,8 @@ def list_articles(
     after: int | None = None,
 ) -> list[ArticleRow]:
     """Return the visible articles after ``after`` with this user's status on each, in import order."""
-    ids = _walk(session, _ARTICLES.c.id, select(_ARTICLES.c.id), [visible_articles()], after, None, limit)
+    visible = [visible_articles(_LISTING.c.import_batch_id)]
+    ids = _walk(session, _LISTED_ID, select(_LISTED_ID), visible, after, None, limit)
     return _rows(session, ids, user_id, settings)
 
 

@@ -34,8 +34,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("article_id"),
     )
     bind = op.get_bind()
-    schema_listing.create(bind)
-    schema_listing.backfill(bind)
+    # As they were before 0014 added the import batch.
+    schema_listing.create(bind, batch=False)
+    schema_listing.backfill(bind, batch=False)
 
 
 def downgrade() -> None:
