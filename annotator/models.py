@@ -125,6 +125,35 @@ class ArticleCount(SQLModel, table=True):
     articles: int = 0
 
 
+class ArticleCues(SQLModel, table=True):
+    """What the article tally reads in an article's text, read once (``annotator.nlp.cues``).
+
+    Stored by pre-annotation (sentences from the parse) or on the first tally
+    of an article (sentences by rule), so a tally after an edit parses nothing.
+    """
+
+    __tablename__ = "article_cues"
+
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE", primary_key=True)
+    cues: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class GoldTally(SQLModel, table=True):
+    """An article's document-level gold tally, imported with ``--origin gold`` from a ``tally`` field.
+
+    For datasets that label articles, not spans. It holds the keys the file
+    gave, in the export's shape (``{"killed": {"total": 3, ...}, ...}``);
+    evaluation prefers it to the tally of the gold spans.
+    """
+
+    __tablename__ = "gold_tally"
+
+    article_id: int = Field(foreign_key="article.id", ondelete="CASCADE", primary_key=True)
+    tally: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    source: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class BatchState(enum.StrEnum):
     """Where an import stands. Only a committed batch's articles are visible to the app."""
 

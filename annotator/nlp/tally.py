@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from annotator.labels import CASUALTY, LOCATION
+from annotator.labels import CASUALTY, LOCATION, MAX_COUNT
 from annotator.nlp.cues import Cues, find_cues
 from annotator.nlp.resources import read_toml
 
@@ -371,3 +371,69 @@ def tally(
             body, _outcome_of([f for f in headline if f.outcome == outcome], text)
         )
     return ArticleTally(outcomes=outcomes, incidents=incidents, headline=headline)
+
+
+def tally_errors(value: Any) -> list[str]:
+    """Return what is wrong with a tally given as data (an imported ``tally`` field), or an empty list.
+
+    Any subset of the export's shape is accepted: outcomes, and within each
+    ``total``, ``lower_bound``, ``reported`` and ``by_group``.
+    """
+    if not isinstance(value, Mapping):
+        return [f"tally must be an object, not {type(value).__name__}"]
+    errors = []
+    for outcome, part in value.items():
+        if outcome not in OUTCOMES:
+            errors.append(f"tally: unknown outcome {outcome!r} (expected one of {', '.join(OUTCOMES)})")
+            continue
+        if not isinstance(part, Mapping):
+            errors.append(f"tally.{outcome} must be an object, not {type(part).__name__}")
+            continue
+        for key, item in part.items():
+            where = f"tally.{outcome}.{key}"
+            if key == "total":
+                if not _is_count(item):
+                    errors.append(f"{where} must be a whole number from 0 to {MAX_COUNT:,}, not {item!r}")
+            elif key in ("lower_bound", "reported"):
+                if not isinstance(item, bool):
+                    errors.append(f"{where} must be true or false, not {item!r}")
+            elif key == "by_group":
+                if not isinstance(item, Mapping):
+                    errors.append(f"{where} must be an object, not {type(item).__name__}")
+                    continue
+                for group, number in item.items():
+                    if group not in GROUPS:
+                        errors.append(
+                            f"{where}: unknown group {group!r} (expected one of {', '.join(GROUPS)})"
+                        )
+                    elif not _is_count(number):
+                        errors.append(
+                            f"{where}.{group} must be a whole number from 0 to {MAX_COUNT:,}, not {number!r}"
+                        )
+            else:
+                errors.append(f"{where}: unknown key (expected total, lower_bound, reported, by_group)")
+    return errors
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
+
+
+def completed(value: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a valid partial tally with what it leaves out filled in.
+
+    A gold tally that gives only ``{"killed": {"total": 3}}`` says 3 killed,
+    reported (a total above 0 is reported), and says nothing of the groups.
+    An outcome it leaves out is taken as not reported, total 0.
+    """
+    result = {}
+    for outcome in OUTCOMES:
+        part = value.get(outcome) or {}
+        total = part.get("total", sum((part.get("by_group") or {}).values()))
+        result[outcome] = {
+            "total": total,
+            "lower_bound": part.get("lower_bound", False),
+            "reported": part.get("reported", total > 0 or part.get("lower_bound", False)),
+            "by_group": dict(part.get("by_group") or {}),
+        }
+    return result
