@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -179,7 +179,8 @@ def find_cues(text: str, sentence_starts: Sequence[int] | None = None, *, source
     )
 
 
-def doc_sentence_starts(doc: Any, offset: int = 0) -> Iterable[int]:
-    """Yield the character offsets where a parsed doc's sentences start, moved by ``offset``."""
-    for sentence in doc.sents:
-        yield sentence.start_char + offset
+def doc_sentence_starts(doc: Any, offset: int = 0) -> list[int] | None:
+    """Return where a parsed doc's sentences start, moved by ``offset``; None when nothing set its sentences."""
+    if not doc.has_annotation("SENT_START"):
+        return None
+    return [sentence.start_char + offset for sentence in doc.sents]

@@ -15,6 +15,7 @@ from spacy.tokens import Doc
 
 from annotator.errors import ModelNotFound
 from annotator.labels import CASUALTY, LABELS
+from annotator.nlp.cues import doc_sentence_starts
 from annotator.nlp.extensions import PIPELINE_VERSION
 
 MODEL_ENV = "ANNOTATOR_MODEL"
@@ -134,8 +135,13 @@ def pipe_spans(
     piece_length: int = PIECE_LENGTH,
     batch_size: int = 32,
     n_process: int = 1,
-) -> Iterator[tuple[list[dict[str, Any]], Any]]:
+    with_sentences: bool = False,
+) -> Iterator[tuple[Any, ...]]:
     """Yield the spans of each ``(text, context)`` with its context, in order, running long texts in pieces.
+
+    With ``with_sentences`` it yields ``(spans, sentence_starts, context)``:
+    where the parse's sentences start, for the tally's cues (``nlp.cues``),
+    or None when the pipeline sets no sentences.
 
     A text over ``piece_length`` characters (or the pipeline's ``max_length``) is
     cut by :func:`piece_bounds`; its pieces go through ``nlp.pipe`` with the other
@@ -151,15 +157,20 @@ def pipe_spans(
                 yield text[start:end], (context, start, index == len(bounds) - 1)
 
     spans: list[dict[str, Any]] = []
+    starts: list[int] | None = []
     docs = nlp.pipe(pieces(), as_tuples=True, batch_size=batch_size, n_process=n_process)
     for doc, (context, offset, last) in docs:
         for span in doc_to_spans(doc):
             span["start"] += offset
             span["end"] += offset
             spans.append(span)
+        if with_sentences and starts is not None:
+            # A pipeline without a parser or sentencer gives None: cues then come from rules.
+            piece_starts = doc_sentence_starts(doc, offset)
+            starts = None if piece_starts is None else starts + piece_starts
         if last:
-            yield spans, context
-            spans = []
+            yield (spans, starts, context) if with_sentences else (spans, context)
+            spans, starts = [], []
 
 
 def predict(

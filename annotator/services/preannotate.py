@@ -13,7 +13,7 @@ from sqlalchemy import and_, delete, func, insert, true, update
 from sqlmodel import Session, select
 
 from annotator.models import Article, Origin, Span, utcnow
-from annotator.services import version_counts
+from annotator.services import tallies, version_counts
 from annotator.services.origins import preannotator_spans
 from annotator.services.visibility import visible_articles
 
@@ -32,7 +32,7 @@ BATCHES_PER_WORKER = 2
 
 
 _Batch = list[tuple[int, str, str]]
-_Results = tuple[dict[int, list[dict]], dict[int, str]]
+_Results = tuple[dict[int, tuple[list[dict], dict]], dict[int, str]]
 
 
 @dataclass
@@ -158,19 +158,25 @@ def _reason(error: Exception) -> str:
 
 def _run_pipeline(
     nlp, texts: list[tuple[str, int]], *, piece_length: int, batch_size: int, n_process: int
-) -> tuple[dict[int, list[dict]], dict[int, str]]:
-    """Return the spans of each ``(text, article id)`` the pipeline handled, and why it failed on the others."""
+) -> tuple[dict[int, tuple[list[dict], dict]], dict[int, str]]:
+    """Return the spans and tally cues of each ``(text, article id)`` the pipeline handled, and why it failed on the others."""
     from annotator.nlp import pipe_spans
+    from annotator.nlp.cues import find_cues
 
     longest = max(min(len(text), piece_length) for text, _ in texts)
     batch_size = max(1, min(batch_size, PIPE_CHARACTERS // max(longest, 1)))
     done: dict[int, list[dict]] = {}
     failed: dict[int, str] = {}
     try:
-        for spans, article_id in pipe_spans(
-            nlp, texts, piece_length=piece_length, batch_size=batch_size, n_process=n_process
+        for spans, starts, article_id in pipe_spans(
+            nlp,
+            texts,
+            piece_length=piece_length,
+            batch_size=batch_size,
+            n_process=n_process,
+            with_sentences=True,
         ):
-            done[article_id] = spans
+            done[article_id] = (spans, starts)
     except Exception:
         # One text broke the whole stream. Run the articles it left undone one
         # by one, so that the failure costs only its own article and names it.
@@ -178,13 +184,23 @@ def _run_pipeline(
             if article_id in done:
                 continue
             try:
-                for spans, _ in pipe_spans(
-                    nlp, [(text, article_id)], piece_length=piece_length, batch_size=batch_size
+                for spans, starts, _ in pipe_spans(
+                    nlp,
+                    [(text, article_id)],
+                    piece_length=piece_length,
+                    batch_size=batch_size,
+                    with_sentences=True,
                 ):
-                    done[article_id] = spans
+                    done[article_id] = (spans, starts)
             except Exception as error:
                 failed[article_id] = _reason(error)
-    return done, failed
+    # The tally's cues come from the parse's sentences; reading them is cheap
+    # beside the parse, and done here it happens in the worker that parsed.
+    texts_by_id = {article_id: text for text, article_id in texts}
+    return {
+        article_id: (spans, find_cues(texts_by_id[article_id], starts).to_json())
+        for article_id, (spans, starts) in done.items()
+    }, failed
 
 
 def _annotated(
@@ -295,9 +311,10 @@ def preannotate(
     # With --force every article is redone once: remember where this run began.
     last_id = session.exec(select(func.max(Article.id))).one() or 0
     batches = _up_to(_article_batches(session, force=force, batch_size=batch_size, shard=shard), last_id)
-    for batch, (spans_by_article, failures) in _annotated(
+    for batch, (results, failures) in _annotated(
         nlp, batches, piece_length=piece_length, batch_size=batch_size, n_process=n_process
     ):
+        spans_by_article = {article_id: spans for article_id, (spans, _) in results.items()}
         now = utcnow()
         rows = [
             {
@@ -328,6 +345,7 @@ def preannotate(
             if rows:
                 session.execute(insert(Span), rows)
             session.execute(update(Article).where(Article.id.in_(ids)).values(preannotated_with=version))
+            tallies.store_cues(session, {article_id: cues for article_id, (_, cues) in results.items()})
             # Accepted versions of these articles are compared with the model's new spans.
             version_counts.count_references(session, ids, only="model")
             session.commit()
