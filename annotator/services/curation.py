@@ -44,6 +44,7 @@ from annotator.labels import CASUALTY, attribute_errors, missing_attributes
 from annotator.models import (
     AnnotationState,
     Article,
+    ArticleCues,
     Curation,
     CurationEdit,
     GoldAction,
@@ -55,7 +56,8 @@ from annotator.models import (
     User,
     utcnow,
 )
-from annotator.services import audit, curation_merge
+from annotator.nlp.tally import ArticleTally
+from annotator.services import audit, curation_merge, tallies
 from annotator.services.chunks import Chunk, chunks
 from annotator.services.curation_merge import ACCEPTED, REJECTED, span_key
 from annotator.services.edits import (
@@ -71,6 +73,7 @@ from annotator.services.visibility import visible_articles
 from annotator.services.workspace import StateView, casualty_badge
 
 _ARTICLES = Article.__table__
+_CUES = ArticleCues.__table__
 _SPANS = Span.__table__
 _STATES = AnnotationState.__table__
 _USERS = User.__table__
@@ -240,6 +243,13 @@ class CurationView:
     last_edited_at: datetime | None = None
     # The templates shared with the review page post its edits to this blueprint's routes.
     blueprint: str = "curation"
+    # The article's stored tally cues (None: none yet, read by rule).
+    cues: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def tally(self) -> ArticleTally:
+        """The draft gold's article tally."""
+        return tallies.tally_of(self.spans, self.text, self.cues)
 
     @property
     def editable(self) -> bool:
@@ -296,6 +306,8 @@ def _article_statement():
             has_edits,
             editor,
             curation.updated_at,
+            # The tally's cues (see services/tallies.py).
+            select(_CUES.c.cues).where(_CUES.c.article_id == article.id).scalar_subquery(),
         )
         .select_from(_ARTICLES.outerjoin(_CURATIONS, curation.article_id == article.id))
         .where(article.id == bindparam("article_id"), visible_articles())
@@ -387,6 +399,7 @@ def _view(
     selected: int | None,
     last_edit: tuple[str | None, datetime | None] = (None, None),
     entries: Callable[[Sequence[str]], frozenset[str] | None] | None = None,
+    cues: dict[str, Any] | None = None,
 ) -> CurationView:
     """Return the view; ``entries`` picks, from the listed candidates' keys, the entries to build (None: all)."""
     draft = sorted(
@@ -414,6 +427,7 @@ def _view(
         gold_revision=gold_revision,
         last_edited_by=last_edit[0],
         last_edited_at=last_edit[1],
+        cues=cues,
     )
     return replace(view, selected=view.span(selected))
 
@@ -534,8 +548,10 @@ def _view_of_row(row, versions: _Versions, selected: int | None) -> CurationView
         has_edits,
         last_editor,
         last_edited_at,
+        cues,
     ) = row
     return _view(
+        cues=cues,
         article_id=article_id,
         external_id=external_id,
         text=text,
@@ -767,6 +783,7 @@ def _result(
         selected=selected,
         last_edit=(draft.user.username, utcnow()),
         entries=lambda listed: changed.setdefault("keys", draft.changed_entries(listed)),
+        cues=tallies.stored_cues(session, [draft.article_id]).get(draft.article_id),
     )
     keys = changed["keys"]
     return CurationResult(view, message, EVERYTHING, draft.ranges, keys)

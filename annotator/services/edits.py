@@ -31,6 +31,7 @@ from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS, MAX_COUNT, a
 from annotator.models import (
     AnnotationState,
     Article,
+    ArticleCues,
     EditAction,
     Origin,
     Span,
@@ -62,6 +63,7 @@ MAX_COMMENT = 2000
 
 # Core statements of the edits, run with a dict of values each (the SET clause follows the dict).
 _ARTICLES = Article.__table__
+_CUES = ArticleCues.__table__
 _SPANS = Span.__table__
 _STATES = AnnotationState.__table__
 _EDITS = SpanEdit.__table__
@@ -188,6 +190,8 @@ class _Work:
     status_before: str = ""
     # Where spans were removed or added, for EditResult.ranges.
     ranges: list[tuple[int, int]] = field(default_factory=list)
+    # The article's stored tally cues (None when it has none yet).
+    cues: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.status_before = self.status
@@ -226,6 +230,7 @@ class _Work:
             annotator=self.user.username,
             state=state,
             editable=True,
+            cues=self.cues,
         )
         return replace(workspace, selected=workspace.span(selected))
 
@@ -297,6 +302,8 @@ def _bump_statement(*, undo: bool = False):
         state.claimed_at,
         # The working copy, read under the state's row lock that every edit of it takes first.
         working_copy_json(article, user),
+        # The tally's cues, so the tally the response shows reads nothing more.
+        select(_CUES.c.cues).where(_CUES.c.article_id == article).scalar_subquery(),
     ]
     if undo:
         returned.append(_newest_edit_json())
@@ -367,7 +374,7 @@ def _begin(
             f"Not saved: this article was changed in another tab or window (you edited version {seen}, "
             f"it is now at version {current}). The latest version is shown; redo the edit if it is still needed."
         )
-    state_id, version, status, comment, external_id, text, claimed_at, copy = bumped[:8]
+    state_id, version, status, comment, external_id, text, claimed_at, copy, cues = bumped[:9]
     if claimed_at is None:
         # The first edit claims the article (or claims it again after a lapse), if there is room.
         lock_article(session, article_id)
@@ -381,8 +388,9 @@ def _begin(
     spans = span_views(text, copy)
     work = _Work(article_id, external_id, text, user, state_id, seen, version, status, comment, spans)
     work.postgres = session.get_bind().dialect.name == "postgresql"
-    if undo and bumped[8]:
-        edit_id, action, before, after, status_before, comment_before, older = bumped[8][0]
+    work.cues = cues
+    if undo and bumped[9]:
+        edit_id, action, before, after, status_before, comment_before, older = bumped[9][0]
         work.last_edit = _LoggedEdit(
             edit_id, action, before, after, status_before, comment_before, bool(older)
         )

@@ -22,6 +22,7 @@ from annotator.labels import CASUALTY, missing_attributes
 from annotator.models import (
     AnnotationState,
     Article,
+    ArticleCues,
     Origin,
     Role,
     Span,
@@ -30,7 +31,9 @@ from annotator.models import (
     User,
     utcnow,
 )
-from annotator.services import users
+from annotator.nlp.cues import is_current
+from annotator.nlp.tally import ArticleTally
+from annotator.services import tallies, users
 from annotator.services.assignment import (
     OPEN,
     FullyStaffed,
@@ -52,6 +55,7 @@ from annotator.services.spans import copy_model_spans
 from annotator.services.visibility import get_visible, visible_articles
 
 _ARTICLES = Article.__table__
+_CUES = ArticleCues.__table__
 _SPANS = Span.__table__
 _STATES = AnnotationState.__table__
 _EDITS = SpanEdit.__table__
@@ -141,6 +145,13 @@ class Workspace:
     blueprint: str = "review"
     # A reviewer's note on this version (read with the page; None on the copies edits return).
     note: ReviewerNote | None = None
+    # The article's stored tally cues (``article_cues``), read with the article; None when it has none yet.
+    cues: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def tally(self) -> ArticleTally:
+        """This version's article tally (GUIDELINES.md, "Article tally"), from its spans and the stored cues."""
+        return tallies.tally_of(self.spans, self.text, self.cues)
 
     def chunks(self, changed: Iterable[tuple[int, int]] | None = None) -> list[Chunk]:
         """Return the text's chunks (see ``services.chunks``): all, or those an edit of ``changed`` touched."""
@@ -412,6 +423,8 @@ def _workspace_statement(*, by_id: bool):
         state.c.reviewer_note,
         select(_USERS.c.username).where(_USERS.c.id == state.c.reviewer_note_by_id).scalar_subquery(),
         state.c.reviewer_note_at,
+        # The tally's cues: no second query for them.
+        select(_CUES.c.cues).where(_CUES.c.article_id == article.id).scalar_subquery(),
     ]
     key = article.id if by_id else article.external_id
     return (
@@ -458,7 +471,12 @@ def _read(
         raise NotFound(missing)
     article_id, external_id, text, state_id, status, version, comment, can_undo = row[:8]
     claimed_at, assigned_at, updated_at, others, required, copy = row[8:14]
-    note = ReviewerNote(*row[14:]) if row[14] is not None else None
+    note = ReviewerNote(*row[14:17]) if row[14] is not None else None
+    cues = row[17]
+    if page and not is_current(cues):
+        # Read once by rule and kept, so the edits that follow parse and scan nothing.
+        cues = tallies.ensure_cues(session, article_id, text, cues).to_json()
+        session.commit()
     started = state_id is not None
     staffing = Staffing(
         required=required,
@@ -503,5 +521,6 @@ def _read(
         staffing=staffing,
         staffing_note=staffing_note,
         note=note,
+        cues=cues,
     )
     return replace(workspace, selected=workspace.span(selected))

@@ -50,7 +50,7 @@ def test_add_returns_only_the_changed_fragments_and_saves(client, opened, db_ses
     assert response.status_code == 200
     assert "HX-Request" in response.headers["Vary"]
     assert "<html" not in html
-    assert oob_ids(html) == ["chunk-0", "span-panel", "status", "message"]
+    assert oob_ids(html) == ["chunk-0", "span-panel", "tally", "status", "message"]
     assert article_text(html).text == TEXT
     assert find(html, "id", "status").attrs["data-version"] == "1"
     assert find(html, "id", "message").text == "Added ACTOR “Monday”."
@@ -506,7 +506,7 @@ def test_refresh_says_what_the_server_holds_after_a_lost_answer(client, opened, 
     response = client.get(url(opened, "refresh") + "?why=network", headers=HTMX)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert oob_ids(html) == ["article-text", "span-panel", "status", "progress", "message"]
+    assert oob_ids(html) == ["article-text", "span-panel", "tally", "status", "progress", "message"]
     message = find(html, "id", "message").text
     assert message.startswith("The connection dropped before the server answered")
     assert (

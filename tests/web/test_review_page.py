@@ -230,7 +230,7 @@ def test_panel_for_a_span_not_in_my_copy_refreshes_a_stale_page(
     assert stale.headers["HX-Reswap"] == "none"
     html = stale.get_data(as_text=True)
     assert "changed in another tab or window" in html
-    assert oob_ids(html) == ["article-text", "span-panel", "status", "progress", "message"]
+    assert oob_ids(html) == ["article-text", "span-panel", "tally", "status", "progress", "message"]
     assert article_text(html).text == TEXT
     assert client.get(f"/review/{article.id}/panel?span={theirs}").status_code == 404  # without htmx
     mine = span_id(db_session, article, "ann", "Taliban")

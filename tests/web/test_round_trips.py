@@ -21,7 +21,8 @@ from tests.web.review_helpers import at, hx_post, open_review_article, span_id
 # checked every pooled PostgreSQL connection out with a ping besides.
 LIMITS = {
     "page": 3,  # the session with the settings; the article with the working copy and note; the top bar
-    "first visit": 5,  # the page's, and creating the state and copying the model's spans (which come back)
+    "first visit": 6,  # the page's, creating the state and copying the model's spans (which come back), and
+    # storing the tally's cues of an article pre-annotation did not reach
     "first edit": 8,  # an edit's, and claiming the article and setting it in progress
     "relabel": 4,  # the session; the version bump with the working copy; the span; the edit log
     "resize": 4,
