@@ -19,9 +19,11 @@ when it, or a sentence since the last figures, says so:
   Helmand" after "in Helmand province") does not.
 
   A sentence whose figures all repeat, count for count and group for group,
-  figures of an earlier incident is a restatement of it, unless it carries a
-  marker: "Five soldiers were killed in Kandahar on Monday. ... On Tuesday
-  the army buried the five soldiers killed in Kandahar" is 5.
+  figures of an incident is a restatement of it, unless it carries a marker:
+  "Five soldiers were killed in Kandahar on Monday. ... On Tuesday the army
+  buried the five soldiers killed in Kandahar" is 5, and "A car bomb killed 12
+  people. In a separate attack, gunmen killed a soldier. Police said 12 people
+  died in the bombing" is 13.
 
   The headline is apart from the body: it restates the article, so each of its
   figures is compared with the whole body's, never added ("Two insurgents
@@ -223,7 +225,8 @@ def split_incidents(
             ):
                 reason = f"another place: {opened[0]}"
         figures_here = by_sentence[index]
-        if reason and not marker:
+        if not marker:
+            # Figures that repeat an incident's, count for count, restate it, wherever they stand.
             earlier = next((incident for incident in incidents if _restates(figures_here, incident)), None)
             if earlier is not None:
                 current, reason = earlier, None
