@@ -137,3 +137,19 @@ def test_long_article_is_annotated_in_pieces_as_it_is_whole(session, articles, n
             (at + 26, at + 31, "LOCATION"),
             (at + 51, at + 63, "CASUALTY"),
         } <= set(spans)
+
+
+def test_preannotate_stores_the_tally_cues_with_the_parse_sentences(session, articles, nlp):
+    from annotator.models import ArticleCues
+    from annotator.nlp.cues import Cues, find_cues
+
+    preannotate(session, nlp=nlp)
+    stored = {row.article_id: row.cues for row in session.exec(select(ArticleCues)).all()}
+    assert set(stored) == {article.id for article in articles.values()}
+    kabul = articles["kabul"]
+    cues = Cues.from_json(stored[kabul.id])
+    assert cues.source == "parse"
+    assert cues.sentences[0].days == ("monday",)
+    # The parse's sentences, as spaCy split them, not the rules'.
+    assert [s.start for s in cues.sentences] == [s.start_char for s in nlp(kabul.text).sents]
+    assert cues == find_cues(kabul.text, [s.start_char for s in nlp(kabul.text).sents])

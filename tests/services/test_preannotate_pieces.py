@@ -200,3 +200,13 @@ def test_long_reason_is_cut_to_one_short_line(session):
     [skipped] = summary.skipped_listed
     assert skipped.reason.startswith("ValueError: xxx")
     assert len(skipped.reason) == 200
+
+
+def test_a_pipeline_without_sentences_stores_rule_cues(session):
+    from annotator.models import ArticleCues
+
+    article = make_article(session, external_id="ruled", text="Two killed. In another attack, one died.")
+    preannotate(session, nlp=ruler_pipeline())
+    cues = session.get(ArticleCues, article.id).cues
+    assert cues["source"] == "rules"
+    assert [sentence[0] for sentence in cues["sentences"]] == [0, 12]
