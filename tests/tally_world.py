@@ -9,9 +9,16 @@ figure.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from sqlmodel import select
+
+from annotator.cli import main
+from annotator.models import Article
 from tests.factories import make_article, make_span
+
+FIVE = {"count": 5, "qualifier": "exact", "outcome": "killed", "group": "security"}
 
 TEXT = (
     "Taliban fighters attacked a base in Helmand province on Sunday. At least 57 people were killed, "
@@ -64,3 +71,33 @@ def add_article(session, external_id: str = "t1", *, origin: str = "gold", spans
             owner=owner,
         )
     return article
+
+
+def set_preannotated(db_session, *external_ids):
+    for article in db_session.exec(select(Article).where(Article.external_id.in_(external_ids))).all():
+        article.preannotated_with = "test"
+        db_session.add(article)
+    db_session.commit()
+
+
+def build_world(runner, db_session, tmp_path) -> None:
+    """Three articles, hand-checked (t1's tally is in the module docstring).
+
+    t1: gold killed 57, wounded vague (0); the model finds 57 killed and no wounded.
+    t2: no gold spans, a gold tally of 3 killed imported; the model finds nothing.
+    t3: gold with no casualty; the model finds five soldiers killed.
+    """
+    gold_t1 = add_article(db_session, "t1")
+    for span in SPANS[:3]:
+        make_span(
+            db_session, gold_t1, origin="model", **{k: span[k] for k in ("start", "end", "label", "attrs")}
+        )
+    path = tmp_path / "tallies.jsonl"
+    record = {"id": "t2", "text": "Three people died in Kunduz.", "tally": {"killed": {"total": 3}}}
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    imported = runner.invoke(main, ["import", "--origin", "gold", str(path)])
+    assert imported.exit_code == 0, imported.output
+    t3 = make_article(db_session, external_id="t3", text="Five soldiers were killed in Kandahar.")
+    make_span(db_session, t3, start=29, end=37, label="LOCATION")
+    make_span(db_session, t3, start=0, end=13, label="CASUALTY", attrs=FIVE, origin="model")
+    set_preannotated(db_session, "t1", "t2", "t3")
