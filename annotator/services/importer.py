@@ -89,7 +89,8 @@ class ImportSummary:
     records: int = 0
     # Articles whose gold this import changed (each got a new gold revision).
     gold_revisions: int = 0
-    # Records whose ``tally`` was stored as their article's gold tally (origin gold only)...
+    # Records whose ``tally`` was stored as their article's gold tally (origin gold only; of
+    # two records of one article, the later one's stays)...
     gold_tallies: int = 0
     # ... and records whose ``tally`` was ignored (any other origin).
     tallies_ignored: int = 0
@@ -1073,8 +1074,8 @@ class _Writer:
                 if article_id:
                     stored_tallies[article_id] = record.tally
                 else:
-                    new_tallies.pop(record.external_id, None)
                     new_tallies[record.external_id] = record.tally
+                self.summary.gold_tallies += 1
             first = (source, line, position) == (index, record.line or 0, record.position)
             if first and not article_id:
                 self.summary.new += 1
@@ -1092,7 +1093,6 @@ class _Writer:
                 self.staged,
                 protocol=pickle.HIGHEST_PROTOCOL,
             )
-            self.summary.gold_tallies += len(stored_tallies)
         if new or new_tallies:
             self._beat()
             ids = import_rows.insert_articles(self.session, [self._article_row(record) for record in new])
@@ -1116,7 +1116,6 @@ class _Writer:
                     {found[external_id]: value for external_id, value in new_tallies.items()},
                     source=tally_source[:300],
                 )
-                self.summary.gold_tallies += len(new_tallies)
             self.session.commit()
         elif time.monotonic() - self.last_beat > import_batches.LEASE.total_seconds() / 4:
             self._beat()

@@ -254,7 +254,8 @@ class ImportResult(BaseModel):
     spans_added: int
     gold_revisions: int = Field(description="Articles whose gold changed (each got a new gold revision).")
     gold_tallies: int = Field(
-        0, description="Gold tallies stored from tally fields, one per article (origin gold only)."
+        0,
+        description="Records whose tally field was stored as their article's gold tally (origin gold only).",
     )
     tallies_ignored: int = Field(
         0, description="Records whose tally field was ignored: only an import with origin gold reads it."
