@@ -686,11 +686,11 @@ def _dev_fraction(_ctx, _param, value: str | None) -> float:
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(["spacy", "jsonl", "conll", "csv"]),
+    type=click.Choice(["spacy", "jsonl", "conll", "csv", "tally"]),
     default="jsonl",
     show_default=True,
-    help="spacy: a folder of DocBin shards; jsonl: gold format with Prodigy fields; conll: CoNLL-2003 IOB; "
-    "csv: one row per CASUALTY span.",
+    help="spacy: a folder of DocBin shards; jsonl: gold format with Prodigy fields and each article's tally; "
+    "conll: CoNLL-2003 IOB; csv: one row per CASUALTY span; tally: CSV, one row per article with its tally.",
 )
 @click.option(
     "-o",
@@ -715,7 +715,7 @@ def _dev_fraction(_ctx, _param, value: str | None) -> float:
 )
 @with_database
 def export(origin: str, format_: str, output: Path, dev: float, seed: int, skip_misaligned: bool) -> None:
-    """Export the spans of one origin as spaCy DocBin shards, JSONL, CoNLL or casualty CSV.
+    """Export the spans of one origin as spaCy DocBin shards, JSONL, CoNLL, casualty CSV or tally CSV.
 
     Gold is, per article, its gold spans, else the version of the one
     annotator who accepted it; articles without gold are left out and

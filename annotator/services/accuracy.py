@@ -25,6 +25,7 @@ from annotator.services.evaluate import (
     SchemeScore,
     evaluate_read,
     match_documents,
+    read_gold,
     read_source,
 )
 from annotator.services.gold import Selection
@@ -144,9 +145,17 @@ def accuracy_report(
     if label and label not in LABELS:
         raise BadSource(f"Unknown label {label!r}: choose one of {', '.join(LABELS)}, or all labels.")
     selection = Selection(gold)
-    gold_documents = read_source(session, gold, selection=selection)
+    gold_documents, tally_only = read_gold(session, gold, selection=selection)
     predicted = read_source(session, pred)
-    evaluation = evaluate_read(gold_documents, predicted, gold=gold, pred=pred, selection=selection)
+    evaluation = evaluate_read(
+        gold_documents,
+        predicted,
+        gold=gold,
+        pred=pred,
+        selection=selection,
+        session=session,
+        tally_only=tally_only,
+    )
     report = AccuracyReport(gold, pred, label, evaluation)
     pairs, _, _ = match_documents(gold_documents, predicted)
     for gold_document, predicted_document in pairs:

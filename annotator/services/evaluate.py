@@ -45,6 +45,7 @@ from annotator.labels import CASUALTY, CASUALTY_ATTRIBUTES, LABELS, attribute_er
 from annotator.models import Origin
 from annotator.services.gold import Document, Selection, iter_documents
 from annotator.services.origins import parse_origin
+from annotator.services.tally_scores import TallyScores, score_tallies, tally_only_documents
 
 SCHEMES = ("strict", "exact", "partial", "ent_type")
 # Schemes where a partial match earns half a point in precision and recall (nervaluate's formula).
@@ -179,6 +180,8 @@ class Evaluation:
     # Articles of the database's gold left out because their gold awaits a reviewer or annotators.
     waiting_for_adjudication: list[str] = field(default_factory=list)
     waiting_for_annotators: list[str] = field(default_factory=list)
+    # How well the predicted spans give each article's tally (services/tally_scores.py).
+    tally: TallyScores = field(default_factory=TallyScores)
 
     def __post_init__(self) -> None:
         for label in self.labels:
@@ -202,6 +205,7 @@ class Evaluation:
                 for label, schemes in self.per_label.items()
             },
             "casualty_attrs": self.casualty_attrs.to_dict(),
+            "tally": self.tally.to_dict(),
         }
 
     def table(self) -> str:
@@ -255,6 +259,7 @@ class Evaluation:
                 if name == "count" and attrs.count_mae is not None:
                     line += f"; mean absolute error {attrs.count_mae:.3f} over {attrs.count_pairs} pairs with counts"
                 lines.append(line)
+        lines += ["", *self.tally.table()]
         return "\n".join(lines)
 
 
@@ -616,6 +621,21 @@ def read_source(
     return read_jsonl(Path(source))
 
 
+def read_gold(
+    session: Session | None, source: str, *, selection: Selection | None = None
+) -> tuple[list[Document], list[Document]]:
+    """Return the documents of the gold ``source``, and the articles that are gold by a stored tally alone.
+
+    The second list is empty unless ``source`` is the database's gold: its
+    articles with a stored gold tally and no gold spans, spanless. They count
+    in the tally scores, never in the span scores.
+    """
+    documents = read_source(session, source, selection=selection)
+    if session is None or source != Origin.GOLD.value:
+        return documents, []
+    return documents, tally_only_documents(session, documents)
+
+
 def read_jsonl(path: Path) -> list[Document]:
     """Return the documents of a JSONL file in the gold format, checked as an import checks them.
 
@@ -785,14 +805,23 @@ def evaluate_sources(
     labels = tuple(labels)
     check_labels(labels)
     selection = Selection(gold)
-    gold_documents = read_source(session, gold, selection=selection)
+    gold_documents, tally_only = read_gold(session, gold, selection=selection)
     if pred.startswith(PIPELINE_PREFIX):
         if nlp is None:
             nlp = load_extractor(pred.removeprefix(PIPELINE_PREFIX).strip())
-        predicted = predict_documents(gold_documents, nlp)
+        predicted = predict_documents([*gold_documents, *tally_only], nlp)
     else:
         predicted = read_source(session, pred)
-    return evaluate_read(gold_documents, predicted, gold=gold, pred=pred, labels=labels, selection=selection)
+    return evaluate_read(
+        gold_documents,
+        predicted,
+        gold=gold,
+        pred=pred,
+        labels=labels,
+        selection=selection,
+        session=session,
+        tally_only=tally_only,
+    )
 
 
 def check_labels(labels: Sequence[str]) -> None:
@@ -810,17 +839,26 @@ def evaluate_read(
     pred: str,
     labels: Iterable[str] = LABELS,
     selection: Selection | None = None,
+    session: Session | None = None,
+    tally_only: Sequence[Document] = (),
 ) -> Evaluation:
     """Score documents already read, naming their sources ``gold`` and ``pred`` in the report.
 
     ``selection`` is what reading the gold origin left out (articles waiting for
     adjudication or annotators); None for gold that was not read from the database.
+    ``tally_only`` are the articles that are gold by a stored tally alone
+    (``read_gold``); ``session`` reads stored cues and, when ``gold`` is the
+    database's gold, stored gold tallies.
     """
     evaluation = evaluate(gold_documents, predicted, labels=labels)
     evaluation.gold, evaluation.pred = gold, pred
     if selection is not None:
         evaluation.waiting_for_adjudication = selection.waiting_for_adjudication
         evaluation.waiting_for_annotators = selection.waiting_for_annotators
+    pairs, _, _ = match_documents(gold_documents, predicted)
+    extra, unmatched, text_differs = match_documents(tally_only, predicted)
+    evaluation.tally = score_tallies(session, [*pairs, *extra], gold_tallies=gold == Origin.GOLD.value)
+    evaluation.tally.unmatched = unmatched + text_differs
     return evaluation
 
 
@@ -854,11 +892,12 @@ def evaluate_over_http(
     if not sides:
         return evaluate_sources(session, gold, pred, labels=labels)
     selection = None
+    tally_only: list[Document] = []
     if "gold" in sides:
         gold_documents = sides["gold"]
     else:
         selection = Selection(gold)
-        gold_documents = read_source(session, gold, selection=selection)
+        gold_documents, tally_only = read_gold(session, gold, selection=selection)
     predicted = sides["pred"] if "pred" in sides else read_source(session, pred)
     return evaluate_read(
         gold_documents,
@@ -867,6 +906,8 @@ def evaluate_over_http(
         pred=pred if isinstance(pred, str) else _inline_name(pred),
         labels=labels,
         selection=selection,
+        session=session,
+        tally_only=tally_only,
     )
 
 

@@ -1,4 +1,4 @@
-"""Export the documents of one origin as a spaCy DocBin, Prodigy-style JSONL, CoNLL or casualty CSV.
+"""Export the documents of one origin as a spaCy DocBin, Prodigy-style JSONL, CoNLL, casualty CSV or tally CSV.
 
 A small pipeline: read documents in chunks (``gold.iter_documents``) ->
 tokenize and align each (``formats.make_doc``) -> write (``formats.WRITERS``).
@@ -23,6 +23,7 @@ from array import array
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from itertools import groupby, islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -148,14 +149,43 @@ class IdSet:
         return (each for each in range(len(self.bits) * 8) if each in self)
 
 
-def read_documents(session: Session, owner: SpanOwner, *, selection: Selection | None = None):
+def read_documents(
+    session: Session, owner: SpanOwner, *, selection: Selection | None = None, cues: bool = False
+) -> Iterator[Document]:
     """Yield the documents of ``owner`` an export writes, in article order: the one query path of every format.
 
     ``gold.iter_documents`` reads ``READ_CHUNK`` articles per round, with their
     spans in a fixed number of queries, and keeps none of them: an export
-    holds one chunk of rows at a time, whatever the corpus's size.
+    holds one chunk of rows at a time, whatever the corpus's size. With
+    ``cues`` (formats that write a tally) each document carries its stored
+    cues, read in one query per chunk.
     """
-    return iter_documents(session, owner, selection=selection, chunk_size=READ_CHUNK)
+    documents = iter_documents(session, owner, selection=selection, chunk_size=READ_CHUNK)
+    if not cues:
+        return documents
+    return _with_cues(session, documents)
+
+
+def _with_cues(session: Session, documents: Iterable[Document]) -> Iterator[Document]:
+    from annotator.services.tallies import stored_cues
+
+    # READ_CHUNK articles a round, as they are read: every annotator's version of one article shares its cues.
+    articles = ((article_id, list(group)) for article_id, group in groupby(documents, key=_article_id))
+    while chunk := list(islice(articles, READ_CHUNK)):
+        stored = stored_cues(session, [article_id for article_id, _ in chunk if article_id is not None])
+        for article_id, versions in chunk:
+            for document in versions:
+                document.cues = stored.get(article_id)
+                yield document
+
+
+def _article_id(document: Document) -> int | None:
+    return document.article_id
+
+
+def needs_cues(format_: str) -> bool:
+    """Return whether ``format_`` writes a tally, so its documents need their stored cues."""
+    return getattr(WRITERS[format_], "needs_cues", False)
 
 
 def read_ids(session: Session, owner: SpanOwner) -> list[int]:
@@ -190,7 +220,7 @@ def export_to(
     writers = {part: make_writer(out) for part, out in outputs.items()}
     summary.written = dict.fromkeys(outputs, 0)
     refusing = False
-    for document in read_documents(session, owner, selection=selection):
+    for document in read_documents(session, owner, selection=selection, cues=needs_cues(format_)):
         doc = make_doc(document, summary.problems)
         if doc is None:
             summary.skipped.append(document.id)

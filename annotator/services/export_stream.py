@@ -33,6 +33,7 @@ from annotator.services.export import (
     ExportSummary,
     check_request,
     export_to,
+    needs_cues,
     part_of,
     read_documents,
     read_ids,
@@ -50,6 +51,7 @@ MEDIA_TYPES = {
     "jsonl": "application/x-ndjson",
     "conll": "text/plain; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
+    "tally": "text/csv; charset=utf-8",
 }
 TAR_MEDIA_TYPE = "application/x-tar"
 
@@ -127,7 +129,7 @@ class PreparedExport:
         """Yield the (document, doc) pairs of ``part``, as the first pass found them."""
         written = 0
         problems: list = []
-        for document in read_documents(self.session, self.owner):
+        for document in read_documents(self.session, self.owner, cues=needs_cues(self.summary.format)):
             if part_of(document, self.dev_ids) != part:
                 continue
             doc = make_doc(document, problems)

@@ -1,4 +1,4 @@
-"""Turn documents into spaCy docs and write them as a DocBin, Prodigy-style JSONL, CoNLL or casualty CSV.
+"""Turn documents into spaCy docs and write them as a DocBin, Prodigy-style JSONL, CoNLL, casualty CSV or tally CSV.
 
 Every format starts from the same ``Doc``: the text run through the
 tokenizer of ``spacy.blank("en")`` (the rule-based tokenizer en_core_web_sm
@@ -257,9 +257,11 @@ class ShardList:
 
 
 class JsonlWriter:
-    """Write the gold format plus Prodigy's task fields, one article a line."""
+    """Write the gold format plus Prodigy's task fields and the article's tally, one article a line."""
 
     binary = False
+    # The tally reads the article's stored cues: the reader fetches them a chunk at a time.
+    needs_cues = True
 
     def __init__(self, out: IO[str]) -> None:
         self.out = out
@@ -272,9 +274,10 @@ class JsonlWriter:
 
 
 def prodigy_task(document: Document, doc) -> dict[str, Any]:
-    """Return the JSONL record of one document: gold fields, then Prodigy's tokens, answer and meta.
+    """Return the JSONL record of one document: gold fields, its tally, then Prodigy's tokens, answer and meta.
 
     A gold span's ``provenance`` goes on the span, after its attributes, never into ``meta``.
+    ``tally`` is the tally of the spans written (GUIDELINES.md, "Article tally").
     """
     provenance = {
         (span["start"], span["end"]): span["provenance"]
@@ -309,6 +312,7 @@ def prodigy_task(document: Document, doc) -> dict[str, Any]:
         "text": document.text,
         **whose,
         "spans": spans,
+        "tally": _tally(document).to_json(),
         "tokens": [
             {
                 "text": token.text,
@@ -397,8 +401,64 @@ class CsvWriter:
         pass
 
 
-WRITERS = {"spacy": DocBinShards, "jsonl": JsonlWriter, "conll": ConllWriter, "csv": CsvWriter}
-SUFFIXES = {"spacy": ".spacy", "jsonl": ".jsonl", "conll": ".conll", "csv": ".csv"}
+class TallyCsvWriter:
+    """Write one row per article: its tally (GUIDELINES.md, "Article tally") and the spans it rests on.
+
+    A group's cell is empty when no figure of that group was given. ``span_ids``
+    are the positions (from 0) of the spans the totals rest on in the
+    article's ``spans``, as the JSONL export of the same origin lists them.
+    """
+
+    binary = False
+    needs_cues = True
+
+    def __init__(self, out: IO[str]) -> None:
+        self.writer = csv.writer(out)
+        self.writer.writerow(tally_columns())
+
+    def write(self, document: Document, doc) -> None:
+        from annotator.nlp.tally import GROUPS, OUTCOMES
+
+        result = _tally(document)
+        row: list[Any] = [document.id]
+        for outcome in OUTCOMES:
+            part = result[outcome]
+            row += [part.total, _boolean(part.lower_bound), _boolean(part.reported)]
+            row += [part.by_group.get(group, "") for group in GROUPS]
+        row.append(" ".join(str(span_id) for span_id in result.span_ids))
+        self.writer.writerow(row)
+
+    def finish(self) -> None:
+        pass
+
+
+def tally_columns() -> list[str]:
+    """Return the tally CSV's header: id, per outcome its total, lower bound, reported and groups, span_ids."""
+    from annotator.nlp.tally import GROUPS, OUTCOMES
+
+    names = ("total", "lower_bound", "reported", *GROUPS)
+    return ["id", *(f"{outcome}_{name}" for outcome in OUTCOMES for name in names), "span_ids"]
+
+
+def _tally(document: Document):
+    # Imported here: annotator.nlp's package imports spaCy, which an app that never exports need not load.
+    from annotator.services.tallies import tally_of
+
+    return tally_of(document.spans, document.text, document.cues)
+
+
+def _boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+WRITERS = {
+    "spacy": DocBinShards,
+    "jsonl": JsonlWriter,
+    "conll": ConllWriter,
+    "csv": CsvWriter,
+    "tally": TallyCsvWriter,
+}
+SUFFIXES = {"spacy": ".spacy", "jsonl": ".jsonl", "conll": ".conll", "csv": ".csv", "tally": ".tally.csv"}
 
 
 # --- readers, for checking an export and for sources of evaluation --------------------

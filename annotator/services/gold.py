@@ -52,6 +52,8 @@ class Document:
     article_id: int | None = None
     # Whose version this is, for an export of every annotator's accepted versions.
     annotator: str | None = None
+    # The article's stored cues (``services.tallies``), when the reader asked for them.
+    cues: dict[str, Any] | None = None
 
     def to_gold(self) -> dict[str, Any]:
         """Return the document in the gold JSONL format of the guidelines."""

@@ -89,6 +89,11 @@ class ImportSummary:
     records: int = 0
     # Articles whose gold this import changed (each got a new gold revision).
     gold_revisions: int = 0
+    # Records whose ``tally`` was stored as their article's gold tally (origin gold only; of
+    # two records of one article, the later one's stays)...
+    gold_tallies: int = 0
+    # ... and records whose ``tally`` was ignored (any other origin).
+    tallies_ignored: int = 0
     # Of the ``unchanged`` records, those that added spans (or a first gold) to an article
     # stored before; their text and metadata stay as they were.
     updated: int = 0
@@ -101,6 +106,7 @@ class ImportSummary:
         """Return the counts an import batch keeps: records new, updated, unchanged; spans; files."""
         counts = asdict(self)
         del counts["batch_id"], counts["rejected"], counts["commit_seconds"]
+        del counts["gold_tallies"], counts["tallies_ignored"]
         counts["unchanged"] = self.unchanged - self.updated
         return counts
 
@@ -111,11 +117,18 @@ class ImportSummary:
         )
         if self.gold_revisions:
             line += f"; gold changed for {_plural(self.gold_revisions, 'article')}"
+        if self.gold_tallies:
+            line += f"; {_plural(self.gold_tallies, 'gold tally', 'gold tallies')} stored"
+        if self.tallies_ignored:
+            line += (
+                f"\nIgnored the tally field of {_plural(self.tallies_ignored, 'record')}: only an import "
+                "with origin gold reads it, as the article's gold tally."
+            )
         return line
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def _plural(count: int, noun: str, nouns: str | None = None) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
 
 
 def _parse_origin(session: Session, value: str, *, where: str = "--origin") -> SpanOwner:
@@ -145,6 +158,11 @@ class Record:
     # Where the record is in its source, unique within it: a JSONL line's byte offset (to read
     # it again), a CSV row's line, an API item's index.
     position: int = 0
+    # The record's ``tally`` field as given (checked, and stored as gold, by a gold import
+    # only), and whether it has one: a JSONL field, or a CSV column (which cannot hold one).
+    tally: Any = None
+    has_tally: bool = False
+    tally_in_csv: bool = False
 
     @property
     def where(self) -> str:
@@ -350,7 +368,7 @@ def _jsonl_metadata(item: dict[str, Any]) -> dict[str, Any]:
     meta = {
         key: value
         for key, value in item.items()
-        if key not in ("id", "text", "spans", "meta") and key not in PRODIGY_TASK_FIELDS
+        if key not in ("id", "text", "spans", "meta", "tally") and key not in PRODIGY_TASK_FIELDS
     }
     nested = item.get("meta")
     if isinstance(nested, dict):
@@ -430,7 +448,7 @@ def _record_from_item(
     if not _is_encodable(meta):
         problems.add(path, line, "a metadata field holds an unpaired surrogate escape (not valid Unicode)")
         return None
-    return _make_record(
+    record = _make_record(
         path,
         line,
         item["id"],
@@ -441,6 +459,9 @@ def _record_from_item(
         allow_overlaps=allow_overlaps,
         keep_provenance=keep_provenance,
     )
+    if record is not None and "tally" in item:
+        record.tally, record.has_tally = item["tally"], True
+    return record
 
 
 def _json_type(value: Any) -> str:
@@ -491,10 +512,12 @@ def _read_csv(
             problems.add(path, line, f"the row has {len(row)} fields, the header {len(header)}")
         elif row:
             values = dict(zip(header, row, strict=True))
-            meta = {key: value for key, value in values.items() if key not in ("id", "text")}
+            meta = {key: value for key, value in values.items() if key not in ("id", "text", "tally")}
             record = _make_record(path, line, values["id"], values["text"], meta, None, problems)
             if record:
                 record.position = line
+                if values.get("tally", "").strip():
+                    record.tally, record.has_tally, record.tally_in_csv = values["tally"], True, True
                 yield record
         line = reader.line_num + 1
 
@@ -738,6 +761,8 @@ class _Checked:
     # Ids named by more than one record (rare): their spans are merged here and written last.
     repeated: dict[str, _Known] = field(default_factory=dict)
     records: int = 0
+    # Records whose tally field a non-gold import ignores.
+    tallies_ignored: int = 0
 
 
 def _chunks(items: Iterable[Any], size: int | None = None) -> Iterator[list[Any]]:
@@ -792,6 +817,12 @@ def _check_chunk(
     stored_spans = _stored_spans(session, with_spans, owner)
     for record in chunk:
         external_id = record.external_id
+        if record.has_tally:
+            if not is_gold:
+                checked.tallies_ignored += 1
+            else:
+                for message in _tally_errors(record):
+                    problems.add(record.path, record.line, message)
         if external_id in busy:
             problems.add(
                 record.path,
@@ -832,6 +863,26 @@ def _check_chunk(
             )
         for message in _merge(known, record, is_gold=is_gold, gold_source=gold_source):
             problems.add(record.path, record.line, f"article {external_id!r}: {message}")
+
+
+def _tally_errors(record: Record) -> list[str]:
+    """Return what is wrong with a gold import's ``tally`` field (GUIDELINES.md, "Article tally")."""
+    from annotator.nlp.tally import tally_errors
+
+    if record.tally_in_csv:
+        return [
+            "tally: a CSV cell cannot give an article's gold tally (it holds text, not JSON); "
+            "give the tally field in a JSONL file"
+        ]
+    return tally_errors(record.tally)
+
+
+def set_gold_tallies(session: Session, tallies: Mapping[int, Any], *, source: str) -> None:
+    """Store gold tallies in the caller's transaction (``services.tallies``, imported when needed)."""
+    # annotator.nlp's package imports spaCy, which an import without tallies need not load.
+    from annotator.services import tallies as stored
+
+    stored.set_gold_tallies(session, tallies, source=source)
 
 
 def _minutes(delta: Any) -> str:
@@ -1010,11 +1061,21 @@ class _Writer:
         entries, repeated = self.checked.entries, self.checked.repeated
         new: list[Record] = []
         stored: list[tuple[int, Record]] = []
+        # Gold tallies: of articles stored before (staged), and of articles this import creates.
+        stored_tallies: dict[int, dict[str, Any]] = {}
+        new_tallies: dict[str, dict[str, Any]] = {}
         for record in chunk:
             entry = entries.get(record.external_id)
             digest, source, line, position, article_id = _ENTRY.unpack(entry) if entry else (b"",) * 5
             if digest != bytes.fromhex(record.content_hash):
                 raise BadImport(str(record.path), record.line, "the file changed while it was being imported")
+            if self.is_gold and record.has_tally:
+                # A later record's tally replaces an earlier one's.
+                if article_id:
+                    stored_tallies[article_id] = record.tally
+                else:
+                    new_tallies[record.external_id] = record.tally
+                self.summary.gold_tallies += 1
             first = (source, line, position) == (index, record.line or 0, record.position)
             if first and not article_id:
                 self.summary.new += 1
@@ -1025,7 +1086,14 @@ class _Writer:
                     continue  # spans of ids named again are merged, and written last
                 stored.append((article_id, record))
         self._stage(stored)
-        if new:
+        tally_source = self.gold_source or str(chunk[0].path)
+        if stored_tallies:
+            pickle.dump(
+                {"gold_tallies": stored_tallies, "source": tally_source},
+                self.staged,
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
+        if new or new_tallies:
             self._beat()
             ids = import_rows.insert_articles(self.session, [self._article_row(record) for record in new])
             once = [record for record in new if record.external_id not in repeated]
@@ -1040,6 +1108,14 @@ class _Writer:
                     if self.is_gold and record.has_spans
                 ]
             )
+            if new_tallies:
+                # The articles are new, so their batch hides these tallies until it commits.
+                found = {**self.repeated_ids, **ids}
+                set_gold_tallies(
+                    self.session,
+                    {found[external_id]: value for external_id, value in new_tallies.items()},
+                    source=tally_source[:300],
+                )
             self.session.commit()
         elif time.monotonic() - self.last_beat > import_batches.LEASE.total_seconds() / 4:
             self._beat()
@@ -1160,7 +1236,10 @@ class _Writer:
                 staged = pickle.load(self.staged)
             except EOFError:
                 break
-            self._apply_staged(staged)
+            if isinstance(staged, dict):
+                set_gold_tallies(self.session, staged["gold_tallies"], source=staged["source"][:300])
+            else:
+                self._apply_staged(staged)
         batch = import_batches.commit(self.session, self.running, self.summary.counts())
         audit.record(
             self.session,
@@ -1314,7 +1393,9 @@ def _store(
         session.rollback()
         raise problems.error()
     files = [source.name for source in sources if source.name is not None]
-    summary = ImportSummary(files=len(files), records=checked.records)
+    summary = ImportSummary(
+        files=len(files), records=checked.records, tallies_ignored=checked.tallies_ignored
+    )
     if progress:
         progress(0, checked.records)
     running = import_batches.start(

@@ -10,7 +10,7 @@ import pytest
 
 from annotator.cli import main
 from annotator.services.audit import list_events
-from annotator.services.formats import read_docbin
+from annotator.services.formats import SUFFIXES, read_docbin
 from tests.factories import make_article, make_span
 from tests.test_cli_export import TEXT, add_gold
 
@@ -21,21 +21,20 @@ def gold_corpus(db_session, count=4):
     make_article(db_session, external_id="no-gold", text="Nothing here.")
 
 
-@pytest.mark.parametrize("format_", ["jsonl", "conll", "csv"])
+@pytest.mark.parametrize("format_", ["jsonl", "conll", "csv", "tally"])
 def test_the_api_export_is_byte_identical_to_the_command_lines(
     client, runner, api_token, db_session, tmp_path, format_
 ):
     gold_corpus(db_session)
-    out = tmp_path / f"gold.{format_}"
+    name = f"gold{SUFFIXES[format_]}"
+    out = tmp_path / name
     assert runner.invoke(main, ["export", "--format", format_, "-o", str(out)]).exit_code == 0
     response = client.get(f"/api/v1/export?origin=gold&format={format_}", headers=api_token("reviewer"))
     assert response.status_code == 200, response.data[:300]
     assert response.is_streamed
     assert response.get_data() == out.read_bytes()
     assert (response.headers["X-Export-Written"], response.headers["X-Export-Left-Out"]) == ("4", "1")
-    assert unquote(response.headers["X-Export-Summary"]).startswith(
-        f"Wrote 4 articles with gold to gold.{format_}."
-    )
+    assert unquote(response.headers["X-Export-Summary"]).startswith(f"Wrote 4 articles with gold to {name}.")
 
 
 def test_the_api_sends_spacy_shards_as_a_tar(client, api_token, db_session):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from annotator.models import Article, AuditEvent, ImportBatch, Span
+from annotator.models import Article, AuditEvent, GoldTally, ImportBatch, Span
 from annotator.services.settings import set_setting
 from tests.services.test_article_listing import assert_listing_matches, expected_and_listed
 
@@ -47,6 +48,8 @@ def test_an_admin_imports_articles_with_spans_as_one_batch(client, db_session, a
         "unchanged": 0,
         "spans_added": 1,
         "gold_revisions": 0,
+        "gold_tallies": 0,
+        "tallies_ignored": 0,
     }
     assert (batch.channel, batch.origin) == ("api", "model")
     assert db_session.exec(select(Span.origin)).all() == ["model"]
@@ -58,6 +61,28 @@ def test_an_admin_imports_articles_with_spans_as_one_batch(client, db_session, a
     again = post(client, headers, {"articles": [{"id": "k1", "text": TEXT, "spans": SPANS}]})
     assert again.status_code == 201
     assert (again.json["new"], again.json["updated"], again.json["unchanged"]) == (0, 1, 0)
+
+
+@pytest.mark.parametrize(("origin", "stored", "ignored"), [("gold", 1, 0), ("model", 0, 1)])
+def test_a_records_tally_is_gold_only_with_origin_gold(
+    client, db_session, api_token, origin, stored, ignored
+):
+    headers = api_token("admin", "boss")
+    body = {"articles": [{"id": "k1", "text": TEXT, "tally": {"killed": {"total": 2}}}], "origin": origin}
+    response = post(client, headers, body)
+    assert response.status_code == 201, response.json
+    assert (response.json["gold_tallies"], response.json["tallies_ignored"]) == (stored, ignored)
+    assert count(db_session, GoldTally) == stored
+    assert db_session.exec(select(Article.meta)).one() == {}
+
+
+def test_a_bad_tally_answers_422_naming_the_record_and_field(client, db_session, api_token):
+    headers = api_token("admin", "boss")
+    body = {"articles": [{"id": "k1", "text": TEXT, "tally": {"killed": {"total": -2}}}], "origin": "gold"}
+    response = post(client, headers, body)
+    assert response.status_code == 422
+    assert any("articles[0]: tally.killed.total must be" in line for line in response.json["details"])
+    assert count(db_session, Article) == 0
 
 
 def test_imported_articles_are_listed(client, db_session, api_token):

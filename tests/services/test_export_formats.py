@@ -293,7 +293,7 @@ def test_jsonl_lines_are_prodigy_tasks():
     lines = write(JsonlWriter, pairs).splitlines()
     for line, (document, _) in zip(lines, pairs, strict=True):
         task = json.loads(line)
-        assert list(task) == ["id", "text", "spans", "tokens", "answer", "meta"]
+        assert list(task) == ["id", "text", "spans", "tally", "tokens", "answer", "meta"]
         assert task["answer"] == "accept" and task["meta"] == {"id": document.id}
         tokens = task["tokens"]
         assert [token["id"] for token in tokens] == list(range(len(tokens)))

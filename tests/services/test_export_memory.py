@@ -26,8 +26,9 @@ from tests.test_cli_export import NINE, TEXT
 CHUNK = 8
 # Each article has three spans of each origin.
 ROWS_PER_ARTICLE = 3
-# The most queries one round of CHUNK articles may send (gold: articles, revisions, spans, accepted versions).
-QUERIES_PER_ROUND = 4
+# The most queries one round of CHUNK articles may send (gold: articles, revisions, spans, accepted versions;
+# and for a format that writes a tally, JSONL or tally CSV, the articles' stored cues).
+QUERIES_PER_ROUND = 5
 
 
 class QueryCounter:
@@ -80,7 +81,7 @@ def _export_stream(session, tmp_path, origin: str, format_: str, dev: float) -> 
 
 @pytest.mark.parametrize("run", [_export_file, _export_stream], ids=["file", "stream"])
 @pytest.mark.parametrize("dev", [0.0, 0.25], ids=["whole", "split"])
-@pytest.mark.parametrize("format_", ["jsonl", "spacy", "conll", "csv"])
+@pytest.mark.parametrize("format_", ["jsonl", "spacy", "conll", "csv", "tally"])
 @pytest.mark.parametrize("origin", ["gold", "model", "annotator:ann"])
 def test_no_query_of_an_export_reads_more_than_one_chunk_or_runs_per_article(
     db_session, tmp_path, monkeypatch, run, dev, format_, origin

@@ -155,7 +155,7 @@ def test_curation_gold_history_flags_and_feedback_of_a_pending_article_are_not_f
 def _exported_names(path, format_: str) -> list[str]:
     if format_ == "jsonl":
         return [json.loads(line)["id"] for line in path.read_text().splitlines()]
-    if format_ == "csv":
+    if format_ in ("csv", "tally"):
         with path.open(newline="") as file:
             return [row[0] for row in list(csv.reader(file))[1:]]
     if format_ == "spacy":

@@ -11,7 +11,7 @@ import pytest
 from annotator.cli import main
 from annotator.models import AnnotationState
 from annotator.services.audit import list_events
-from annotator.services.formats import read_docbin
+from annotator.services.formats import SUFFIXES, read_docbin
 from tests.factories import make_article, make_span, make_user
 from tests.test_cli_export import TEXT, add_gold
 from tests.web.conftest import TEST_CSRF
@@ -44,29 +44,30 @@ def test_the_page_offers_every_origin_and_format(admin, db_session):
     page = admin.get("/admin/export/").get_data(as_text=True)
     for origin in ("gold", "model", "annotators", "annotator:ann", "annotator:boss"):
         assert f'<option value="{origin}"' in page
-    for format_ in ("jsonl", "spacy", "conll", "csv"):
+    for format_ in ("jsonl", "spacy", "conll", "csv", "tally"):
         assert f'name="format" value="{format_}"' in page
     assert 'action="/admin/export/download"' in page
 
 
-@pytest.mark.parametrize("format_", ["jsonl", "conll", "csv"])
+@pytest.mark.parametrize("format_", ["jsonl", "conll", "csv", "tally"])
 def test_the_download_is_the_command_lines_file_with_its_counts_in_headers(
     admin, runner, db_session, tmp_path, format_
 ):
     corpus(db_session)
-    out = tmp_path / f"gold.{format_}"
+    name = f"gold{SUFFIXES[format_]}"
+    out = tmp_path / name
     cli = runner.invoke(main, ["export", "--format", format_, "-o", str(out)])
     response = download(admin, origin="gold", format=format_, split="none")
     assert response.status_code == 200
     assert response.is_streamed
-    assert response.headers["Content-Disposition"] == f'attachment; filename="gold.{format_}"'
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{name}"'
     assert response.get_data() == out.read_bytes()
     assert response.headers["X-Export-Written"] == "5"
     assert response.headers["X-Export-Left-Out"] == "1"
     assert response.headers["X-Export-Waiting-For-Adjudication"] == "1"
     assert response.headers["X-Export-Skipped-Misaligned"] == "0"
     summary = unquote(response.headers["X-Export-Summary"])
-    assert summary == cli.stderr.strip().replace(str(out), f"gold.{format_}")
+    assert summary == cli.stderr.strip().replace(str(out), name)
     assert "Left out 1 article waiting for adjudication" in summary
 
 

@@ -11,7 +11,7 @@ from sqlmodel import select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from annotator.models import Article, AuditEvent, ImportBatch, Span
+from annotator.models import Article, AuditEvent, GoldTally, ImportBatch, Span
 from annotator.services import deletion
 from annotator.services.settings import set_setting
 from annotator.web.admin.imports import saved_name, uploaded_name
@@ -115,6 +115,15 @@ def test_an_upload_with_one_bad_line_writes_nothing_and_names_the_file_and_line(
     assert "/tmp" not in page and "my_data" not in page
     assert (count(db_session, Article), count(db_session, Span), count(db_session, ImportBatch)) == (0, 0, 0)
     assert count(db_session, AuditEvent) == 0
+
+
+@pytest.mark.parametrize(("origin", "stored"), [("gold", 1), ("model", 0)])
+def test_an_upload_reads_the_tally_field_as_gold_only_with_origin_gold(admin, db_session, origin, stored):
+    line = json.dumps({"id": "t1", "text": "Three died.", "tally": {"killed": {"total": 3}}})
+    html = upload(admin, ("tallies.jsonl", line + "\n"), origin=origin).get_data(as_text=True)
+    assert len(db_session.exec(select(GoldTally)).all()) == stored
+    assert ("1 gold tally stored" in html) == (origin == "gold")
+    assert ("Ignored the tally field of 1 record" in html) == (origin == "model")
 
 
 def test_an_htmx_upload_gets_the_result_fragment_alone(admin, db_session):

@@ -33,6 +33,7 @@ FORMAT_HELP = {
     "spacy": "spaCy DocBin: a tar of a folder of .spacy shards, which spacy train reads as one corpus",
     "conll": "CoNLL-2003: token and IOB tag lines, for spacy convert and other NER tools",
     "csv": "CSV: one row per CASUALTY span, with its sentence, actors and locations",
+    "tally": "Tally CSV: one row per article, how many it reports killed and wounded, per group",
 }
 
 

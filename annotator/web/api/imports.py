@@ -75,5 +75,7 @@ def create_articles(json: ArticlesImport):
         unchanged=counts["unchanged"],
         spans_added=counts["spans_added"],
         gold_revisions=counts["gold_revisions"],
+        gold_tallies=summary.gold_tallies,
+        tallies_ignored=summary.tallies_ignored,
     )
     return result.model_dump(), 201

@@ -193,6 +193,10 @@ class EvaluationOut(BaseModel):
     micro: dict[str, SchemeScoreOut]
     per_label: dict[str, dict[str, SchemeScoreOut]]
     casualty_attrs: dict[str, Any]
+    tally: dict[str, Any] = Field(
+        description="Tally accuracy per article: for killed and wounded, the share of articles whose total "
+        "equals gold's and the mean absolute error; precision, recall and F1 of killed.reported."
+    )
 
 
 class AgreementQuery(BaseModel):
@@ -249,6 +253,13 @@ class ImportResult(BaseModel):
     unchanged: int = Field(description="Records whose article was stored already and got nothing new.")
     spans_added: int
     gold_revisions: int = Field(description="Articles whose gold changed (each got a new gold revision).")
+    gold_tallies: int = Field(
+        0,
+        description="Records whose tally field was stored as their article's gold tally (origin gold only).",
+    )
+    tallies_ignored: int = Field(
+        0, description="Records whose tally field was ignored: only an import with origin gold reads it."
+    )
 
 
 # exports
@@ -262,10 +273,11 @@ class ExportQuery(BaseModel):
         description="Whose spans: gold (each article's gold), model, annotator:NAME, or annotators "
         "(every accepted version, each under its annotator's name; JSONL only, no split).",
     )
-    format: Literal["jsonl", "spacy", "conll", "csv"] = Field(
+    format: Literal["jsonl", "spacy", "conll", "csv", "tally"] = Field(
         "jsonl",
-        description="jsonl: the gold format with Prodigy's fields; spacy: a tar of a folder of DocBin shards; "
-        "conll: CoNLL-2003 IOB; csv: one row per CASUALTY span.",
+        description="jsonl: the gold format with Prodigy's fields and each article's tally; spacy: a tar of a "
+        "folder of DocBin shards; conll: CoNLL-2003 IOB; csv: one row per CASUALTY span; tally: CSV, one row "
+        "per article with its tally (killed, wounded, killed_or_wounded).",
     )
     dev: float = Field(
         0.0,
