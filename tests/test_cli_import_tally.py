@@ -98,7 +98,7 @@ def test_model_import_ignores_the_tally_and_says_so(runner, app, db_session, tmp
         ({"killed": {"total": -1}}, "tally.killed.total must be a whole number"),
         ({"killed": {"total": "3"}}, "tally.killed.total must be a whole number"),
         ({"killed": {"reported": 1}}, "tally.killed.reported must be true or false"),
-        ([3], "tally must be an object, not list"),
+        ([3], "tally must be an object, not an array"),
     ],
 )
 def test_a_bad_tally_refuses_the_file_naming_line_and_field(runner, app, tmp_path, tally, field):

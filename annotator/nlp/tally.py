@@ -56,6 +56,7 @@ article, so a tally after an edit parses nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -383,26 +384,28 @@ def tally_errors(value: Any) -> list[str]:
     ``total``, ``lower_bound``, ``reported`` and ``by_group``.
     """
     if not isinstance(value, Mapping):
-        return [f"tally must be an object, not {type(value).__name__}"]
+        return [f"tally must be an object, not {_json_name(value)}"]
     errors = []
     for outcome, part in value.items():
         if outcome not in OUTCOMES:
             errors.append(f"tally: unknown outcome {outcome!r} (expected one of {', '.join(OUTCOMES)})")
             continue
         if not isinstance(part, Mapping):
-            errors.append(f"tally.{outcome} must be an object, not {type(part).__name__}")
+            errors.append(f"tally.{outcome} must be an object, not {_json_name(part)}")
             continue
         for key, item in part.items():
             where = f"tally.{outcome}.{key}"
             if key == "total":
                 if not _is_count(item):
-                    errors.append(f"{where} must be a whole number from 0 to {MAX_COUNT:,}, not {item!r}")
+                    errors.append(
+                        f"{where} must be a whole number from 0 to {MAX_COUNT:,}, not {_json_value(item)}"
+                    )
             elif key in ("lower_bound", "reported"):
                 if not isinstance(item, bool):
-                    errors.append(f"{where} must be true or false, not {item!r}")
+                    errors.append(f"{where} must be true or false, not {_json_value(item)}")
             elif key == "by_group":
                 if not isinstance(item, Mapping):
-                    errors.append(f"{where} must be an object, not {type(item).__name__}")
+                    errors.append(f"{where} must be an object, not {_json_name(item)}")
                     continue
                 for group, number in item.items():
                     if group not in GROUPS:
@@ -415,7 +418,43 @@ def tally_errors(value: Any) -> list[str]:
                         )
             else:
                 errors.append(f"{where}: unknown key (expected total, lower_bound, reported, by_group)")
+        if not errors:
+            errors += _inconsistencies(outcome, part)
     return errors
+
+
+def _inconsistencies(outcome: str, part: Mapping[str, Any]) -> list[str]:
+    """A tally that contradicts itself: groups over the total, a total with nothing reported."""
+    errors = []
+    groups = sum((part.get("by_group") or {}).values())
+    if "total" in part and groups > part["total"]:
+        errors.append(f"tally.{outcome}.by_group adds up to {groups}, more than its total {part['total']}")
+    if part.get("reported") is False and (part.get("total") or groups or part.get("lower_bound")):
+        errors.append(f"tally.{outcome}: reported is false, yet it gives a total, groups or a lower bound")
+    return errors
+
+
+def _json_name(value: Any) -> str:
+    """What a JSON value is, in JSON's words: "null", "an array", "a string"."""
+    if value is None:
+        return "null"
+    names = {
+        list: "an array",
+        dict: "an object",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _json_value(value: Any) -> str:
+    """A value as JSON writes it: null, true, "text"."""
+    try:
+        return json.dumps(value, ensure_ascii=False)[:60]
+    except (TypeError, ValueError):
+        return _json_name(value)
 
 
 def _is_count(value: Any) -> bool:

@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, bindparam, cast, delete, exists, func, insert, select, update
 from sqlmodel import Session
@@ -56,7 +56,6 @@ from annotator.models import (
     User,
     utcnow,
 )
-from annotator.nlp.tally import ArticleTally
 from annotator.services import audit, curation_merge, tallies
 from annotator.services.chunks import Chunk, chunks
 from annotator.services.curation_merge import ACCEPTED, REJECTED, span_key
@@ -71,6 +70,9 @@ from annotator.services.gold_revisions import record_revision
 from annotator.services.settings import load_settings
 from annotator.services.visibility import visible_articles
 from annotator.services.workspace import StateView, casualty_badge
+
+if TYPE_CHECKING:
+    from annotator.nlp.tally import ArticleTally
 
 _ARTICLES = Article.__table__
 _CUES = ArticleCues.__table__

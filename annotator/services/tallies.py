@@ -12,14 +12,19 @@ on a million articles, most of which may never be opened.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from annotator.models import ArticleCues, GoldTally, utcnow
-from annotator.nlp.cues import Cues, find_cues, is_current
-from annotator.nlp.tally import ArticleTally, completed, tally
+
+if TYPE_CHECKING:
+    from annotator.nlp.cues import Cues
+    from annotator.nlp.tally import ArticleTally
+
+# annotator.nlp's package imports spaCy, which the web app needs only once
+# text is snapped to tokens: its modules are imported where they are used.
 
 _CUES = ArticleCues.__table__
 _GOLD_TALLIES = GoldTally.__table__
@@ -42,7 +47,7 @@ def _upsert(session: Session, table, rows: list[dict[str, Any]], *, update: Iter
 def store_cues(session: Session, cues_by_article: Mapping[int, Cues | Mapping[str, Any]]) -> None:
     """Store (or replace) the cues of articles, in the caller's transaction."""
     rows = [
-        {"article_id": article_id, "cues": cues.to_json() if isinstance(cues, Cues) else dict(cues)}
+        {"article_id": article_id, "cues": dict(cues) if isinstance(cues, Mapping) else cues.to_json()}
         for article_id, cues in cues_by_article.items()
     ]
     _upsert(session, _CUES, rows, update=["cues"])
@@ -62,11 +67,15 @@ def stored_cues(session: Session, article_ids: Iterable[int]) -> dict[int, dict[
 
 def cues_of(text: str, stored: Mapping[str, Any] | None) -> Cues:
     """Return an article's cues: the stored ones when current, else read from ``text`` by rule."""
+    from annotator.nlp.cues import Cues, find_cues, is_current
+
     return Cues.from_json(stored) if is_current(stored) else find_cues(text)
 
 
 def ensure_cues(session: Session, article_id: int, text: str, stored: Mapping[str, Any] | None) -> Cues:
     """Return an article's cues, storing rule-made ones when it has none yet (the caller commits)."""
+    from annotator.nlp.cues import Cues, find_cues, is_current
+
     if is_current(stored):
         return Cues.from_json(stored)
     cues = find_cues(text)
@@ -76,6 +85,8 @@ def ensure_cues(session: Session, article_id: int, text: str, stored: Mapping[st
 
 def tally_of(spans: Iterable[Mapping[str, Any]], text: str, stored: Mapping[str, Any] | None) -> ArticleTally:
     """Return the tally of one version's spans (dicts or objects with ``start``/``end``/``label``/``attrs``)."""
+    from annotator.nlp.tally import tally
+
     return tally([_as_dict(span) for span in spans], text=text, cues=cues_of(text, stored))
 
 
@@ -99,6 +110,8 @@ def set_gold_tallies(
 
 def gold_tallies(session: Session, article_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Return the document-level gold tallies of these articles, completed to the full shape."""
+    from annotator.nlp.tally import completed
+
     ids = list(article_ids)
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(ids), 1000):
@@ -109,3 +122,10 @@ def gold_tallies(session: Session, article_ids: Iterable[int]) -> dict[int, dict
         )
         found.update((article_id, completed(value)) for article_id, value in rows)
     return found
+
+
+def cues_are_current(stored: Mapping[str, Any] | None) -> bool:
+    """Whether stored cues were made by this version of the cue rules."""
+    from annotator.nlp.cues import is_current
+
+    return is_current(stored)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, exists
 from sqlmodel import Session, select
@@ -31,8 +31,6 @@ from annotator.models import (
     User,
     utcnow,
 )
-from annotator.nlp.cues import is_current
-from annotator.nlp.tally import ArticleTally
 from annotator.services import tallies, users
 from annotator.services.assignment import (
     OPEN,
@@ -53,6 +51,9 @@ from annotator.services.origins import preannotator_spans
 from annotator.services.settings import ProjectSettings, load_settings
 from annotator.services.spans import copy_model_spans
 from annotator.services.visibility import get_visible, visible_articles
+
+if TYPE_CHECKING:
+    from annotator.nlp.tally import ArticleTally
 
 _ARTICLES = Article.__table__
 _CUES = ArticleCues.__table__
@@ -473,7 +474,7 @@ def _read(
     claimed_at, assigned_at, updated_at, others, required, copy = row[8:14]
     note = ReviewerNote(*row[14:17]) if row[14] is not None else None
     cues = row[17]
-    if page and not is_current(cues):
+    if page and not tallies.cues_are_current(cues):
         # Read once by rule and kept, so the edits that follow parse and scan nothing.
         cues = tallies.ensure_cues(session, article_id, text, cues).to_json()
         session.commit()

@@ -461,7 +461,7 @@ def test_stored_cues_give_the_same_tally_without_the_text():
 
 def test_tally_errors_name_the_field():
     assert tally_errors({"killed": {"total": 3, "lower_bound": False, "by_group": {"civilian": 3}}}) == []
-    assert tally_errors([]) == ["tally must be an object, not list"]
+    assert tally_errors([]) == ["tally must be an object, not an array"]
     errors = tally_errors(
         {
             "dead": {},
@@ -494,3 +494,15 @@ def test_the_seed_gold_tallies_equal_the_hand_counts():
         assert tally(record["spans"], text=record["text"]).to_json() == hand[record["id"]]["tally"], record[
             "id"
         ]
+
+
+def test_tally_errors_use_json_words_and_refuse_a_tally_that_contradicts_itself():
+    assert tally_errors({"killed": {"total": None}}) == [
+        "tally.killed.total must be a whole number from 0 to 1,000,000, not null"
+    ]
+    assert tally_errors({"killed": {"total": 3, "by_group": {"civilian": 2, "security": 2}}}) == [
+        "tally.killed.by_group adds up to 4, more than its total 3"
+    ]
+    assert tally_errors({"wounded": {"total": 2, "reported": False}}) == [
+        "tally.wounded: reported is false, yet it gives a total, groups or a lower bound"
+    ]
