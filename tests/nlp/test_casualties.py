@@ -160,6 +160,98 @@ def test_numbers_that_count_no_casualties_are_left_out(annotate, text):
     assert casualties(annotate, text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("Several insurgents were killed in the operation, the army said.", "Several insurgents"),
+        ("A number of militants were killed and the rest fled.", "A number of militants"),
+        ("Many civilians died in the shelling of the market.", "Many civilians"),
+        ("Troops killed several terrorists and recovered their weapons.", "several terrorists"),
+        ("Several civilians were wounded by the shelling.", "Several civilians"),
+        ("An insurgent mortar team was killed by an airstrike near Kunduz.", "An insurgent mortar team"),
+    ],
+)
+def test_vague_figures_have_no_count(annotate, text, span):
+    found_span, attrs = only_casualty(annotate, text)
+    assert found_span == span
+    assert (attrs["count"], attrs["qualifier"]) == (None, "vague")
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "group"),
+    [
+        ("An insurgent was killed and two rifles were recovered.", "An insurgent", "militant"),
+        (
+            "Troops engaged the gunmen, killing the insurgent and recovering his weapon.",
+            "the insurgent",
+            "militant",
+        ),
+        ("A soldier died of his wounds on Tuesday.", "A soldier", "security"),
+        ("A child was killed when the shell hit the house.", "A child", "civilian"),
+        ("An army soldier was wounded in the exchange of fire.", "An army soldier", "security"),
+    ],
+)
+def test_single_unnamed_victims_count_one(annotate, text, span, group):
+    found_span, attrs = only_casualty(annotate, text)
+    assert found_span == span
+    assert (attrs["count"], attrs["qualifier"], attrs["group"]) == (1, "exact", group)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Three civilians, including a woman, were reportedly among those who were killed in the strike.",
+            [("Three civilians", 3, "killed"), ("a woman", 1, "killed")],
+        ),
+        (
+            "A police officer was killed and two others were injured in the blast.",
+            [("A police officer", 1, "killed"), ("two others", 2, "wounded")],
+        ),
+    ],
+)
+def test_single_victims_beside_other_figures(annotate, text, expected):
+    found = [(span, attrs["count"], attrs["outcome"]) for span, attrs in casualties(annotate, text)]
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        ("Two aid workers were killed when their convoy was ambushed.", "civilian"),
+        ("An airstrike killed 14 Syrian regime forces near Idlib.", "security"),
+        ("Five worshippers were killed when gunmen stormed the mosque.", "civilian"),
+        ("Three government soldiers were killed in the ambush.", "security"),
+        ("Several members of ISWAP were killed when troops raided the camp.", "militant"),
+        ("The group said five of its fighters were killed in the clashes.", "militant"),
+    ],
+)
+def test_group_follows_modifiers_and_attributed_actors(annotate, text, group):
+    _, attrs = only_casualty(annotate, text)
+    assert attrs["group"] == group
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gunmen shot him dead outside his home.",
+        "A soldier said the attackers fled into the forest.",
+        "Gunmen abducted 20 students from a school in Kaduna.",
+        "The strike killed a senior commander of the group, Abu Ahmed.",
+        "The suicide bomber blew himself up at the gate.",
+        "A man who killed his neighbour was arrested.",
+    ],
+)
+def test_single_and_vague_mentions_that_are_no_victims(annotate, text):
+    assert casualties(annotate, text) == []
+
+
+def test_a_subject_who_kills_is_no_victim(annotate):
+    assert casualties(annotate, "A gunman killed 3 people at a checkpoint.") == [
+        ("3 people", {"count": 3, "qualifier": "exact", "outcome": "killed", "group": "mixed_or_unknown"})
+    ]
+
+
 def test_figures_need_a_parse(blank):
     recognizer = CasualtyRecognizer(blank.vocab)
     doc = Doc(blank.vocab, words=["Nine", "soldiers", "were", "killed"])
