@@ -19,6 +19,7 @@ from typing import Any
 
 import srsly
 from spacy.language import Language
+from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
 from spacy.util import ensure_path
 
@@ -115,6 +116,16 @@ class CasualtyRecognizer:
         self.generic = set(groups["generic"])
         self.anaphoric = set(groups["anaphoric"])
         self.pronouns = set(groups["pronouns"])
+        self.collective = set(groups["collective"])
+        self.units = set(groups["units"])
+        # Figures with no number: "several insurgents", "a number of
+        # militants" (vague), "an insurgent", "the child" (one person).
+        self.mention_matcher = Matcher(self.vocab)
+        self.mention_matcher.add("single", [[{"LOWER": {"IN": numbers["single_determiners"]}, "DEP": "det"}]])
+        self.mention_matcher.add(
+            "vague", [[{"LOWER": word} for word in phrase.split()] for phrase in numbers["vague_determiners"]]
+        )
+        self.single_key = self.vocab.strings["single"]
         kind_groups = {"armed": "militant", "state": "security"}
         self.actor_groups = {
             actor["name"].lower(): kind_groups[actor["kind"]]
@@ -169,6 +180,8 @@ class CasualtyRecognizer:
             if figure is not None:
                 figures.append(figure)
             i = end
+        if doc.has_annotation("DEP"):
+            figures = self._add_mentions(doc, figures)
         for figure in figures:
             if figure.outcome is not None:
                 continue
@@ -293,6 +306,12 @@ class CasualtyRecognizer:
             figure = Figure(first, noun.i + 1, end, noun, [], count, qualifier)
             figure.harm, figure.outcome = noun, self.outcomes[noun.lower_]
             return figure
+        return self._counted(doc, first, end, root, noun, count, qualifier)
+
+    def _counted(
+        self, doc: Doc, first: int, end: int, root: Token, noun: Token, count: int | None, qualifier: str
+    ) -> Figure | None:
+        """Return the figure whose number (or determiner) ends at ``end`` and counts ``noun``."""
         if not self.is_person(noun):
             return None
         nouns = [noun]
@@ -324,6 +343,59 @@ class CasualtyRecognizer:
         # "dozens of people" hangs on "dozens"; "35 civilians" on "civilians".
         head = root if noun.head.i == root.i or noun.head.head.i == root.i else noun
         return Figure(first, nouns[-1].i + 1, end, head, nouns, count, qualifier)
+
+    def _add_mentions(self, doc: Doc, figures: list[Figure]) -> list[Figure]:
+        """Add the figures a determiner opens ("several insurgents", "an insurgent") to the numbered ones."""
+        taken = {i for figure in figures for i in range(figure.start, figure.end)}
+        found = []
+        for match_id, start, end in self.mention_matcher(doc):
+            if start in taken:
+                continue  # "one of the soldiers", "the 12 soldiers"
+            if match_id == self.single_key:
+                figure = self._single(doc, doc[start])
+            else:
+                figure = self._vague_mention(doc, start, end)
+            if figure is not None and not any(i in taken for i in range(figure.start, figure.end)):
+                found.append(figure)
+                taken.update(range(figure.start, figure.end))
+        if not found:
+            return figures
+        return sorted(figures + found, key=lambda figure: figure.start)
+
+    def _single(self, doc: Doc, determiner: Token) -> Figure | None:
+        # "an insurgent", "a child", "the soldier": one person; "an insurgent
+        # mortar team": a unit of unknown size.
+        noun = determiner.head
+        if not (determiner.i < noun.i <= determiner.i + 4) or noun.tag_ != "NN":
+            return None
+        lower = noun.lower_
+        if lower in self.collective:
+            return None  # "the army", "a security force": no single person
+        for child in noun.children:
+            if child.dep_ in ("nummod", "poss"):
+                return None
+            if child.dep_ == "appos" and child.tag_ in ("NNP", "NNPS"):
+                return None  # a named victim is an ACTOR only
+        if lower in self.units:
+            modifiers = doc[determiner.i + 1 : noun.i]
+            if self._modifier_group(list(modifiers)) is None:
+                return None  # "a medical team": no armed unit
+            figure = Figure(determiner.i, noun.i + 1, determiner.i + 1, noun, [], None, "vague")
+            figure.nouns = [noun]
+            return figure
+        return self._counted(doc, determiner.i, determiner.i + 1, noun, noun, 1, "exact")
+
+    def _vague_mention(self, doc: Doc, start: int, end: int) -> Figure | None:
+        last = doc[end - 1]
+        if last.lower_ == "of":
+            noun = next((child for child in last.children if child.dep_ == "pobj"), None)
+        else:
+            noun = last.head if last.dep_ in ("amod", "det", "nummod") and last.head.i > last.i else None
+        if noun is None or noun.tag_ not in ("NNS", "NNPS") or noun.i > end + 3:
+            return None
+        if any(child.dep_ == "nummod" for child in noun.children):
+            return None
+        return self._counted(doc, start, end, noun, noun, None, "vague")
 
     def is_person(self, token: Token) -> bool:
         """Return whether a counted noun names people ("civilians", "Taliban", "Palestinians")."""
@@ -368,7 +440,11 @@ class CasualtyRecognizer:
             # hanging on "clashes".
             if token is start or self.is_person(token):
                 for child in token.children:
-                    if child.dep_ in MODIFIER_DEPS and (outcome := self.harm_outcome(child)):
+                    if (
+                        child.dep_ in MODIFIER_DEPS
+                        and (outcome := self.harm_outcome(child))
+                        and not self._kills_others(child, subject=None)
+                    ):
                         return child, self._combined_outcome(child, outcome)
             head = token.head
             dep = token.dep_
@@ -390,6 +466,8 @@ class CasualtyRecognizer:
                 else:
                     return None
             elif dep in ARGUMENT_DEPS:
+                if dep == "nsubj" and self._kills_others(head, subject=token):
+                    return None  # "a gunman killed 3 people": the subject is no victim
                 if outcome := self.harm_outcome(head):
                     return head, self._combined_outcome(head, outcome, role=dep)
                 if head.lower_ in self.linking_verbs and (found := self._among(head)):
@@ -403,6 +481,15 @@ class CasualtyRecognizer:
             else:
                 return None
         return None
+
+    def _kills_others(self, verb: Token, *, subject: Token | None) -> bool:
+        """Return whether ``subject`` (or, for a relative clause, its pronoun) does the harm to an object."""
+        if not any(child.dep_ == "dobj" and child.lower_ not in self.life_nouns for child in verb.children):
+            return False  # "12 people lost their lives"
+        if subject is not None:
+            return True
+        # "a man who killed his neighbour"; not "civilians killed in the strike".
+        return any(child.dep_ == "nsubj" and child.tag_ in ("WP", "WDT") for child in verb.children)
 
     def _adjacent_harm(self, doc: Doc, figure: Figure) -> tuple[Token, str] | None:
         # "... and nearly 1,000 injured": the parse may hang the figure on the
