@@ -49,6 +49,7 @@ RANK_NER = 2
 RANK_WEAK = 3  # GeoNames-only cities
 
 POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
+BRACKETS = frozenset({"(", ")", "[", "]"})
 LEADING_WORDS = frozenset(
     {"the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these", "those"}
 )
@@ -362,7 +363,7 @@ class ConflictEntities:
                 continue
             for start, end in self._split_possessives(doc, ent.start, ent.end):
                 start, end = self._trim(doc, start, end, person=ent.label_ == "PERSON")
-                if start >= end:
+                if start >= end or self._is_lone_title(doc, start, end):
                     continue
                 candidate = Candidate(start, end, label, "ner", RANK_NER, ner_label=ent.label_)
                 if (start, end) in actor_hits:
@@ -390,6 +391,13 @@ class ConflictEntities:
                 ):
                     candidate.label, candidate.source = LOCATION, "rules:place-context"
                 yield candidate
+
+    def _is_lone_title(self, doc: Doc, start: int, end: int) -> bool:
+        # "Brig" of "Brig. Gen. Onyema Nwachukwu" read as a name of its own.
+        if end - start != 1 or doc[start].lower_.rstrip(".") not in self.titles or end >= len(doc):
+            return False
+        following = doc[end]
+        return following.text == "." or (following.tag_ in PROPER_TAGS and following.is_title)
 
     def _names_place(self, doc: Doc, start: int, end: int) -> bool:
         # Organizations named after a facility ("Bashair Teaching Hospital",
@@ -548,10 +556,11 @@ class ConflictEntities:
     # -- boundaries ------------------------------------------------------------
     @staticmethod
     def _split_possessives(doc: Doc, start: int, end: int) -> Iterable[tuple[int, int]]:
-        # "Helmand province's Sangin" holds two names.
+        # "Helmand province's Sangin" holds two names, and so does "Allied
+        # Democratic Forces (ADF" when the NER runs into the acronym.
         begin = start
         for index in range(start, end):
-            if doc[index].text in POSSESSIVES or doc[index].tag_ == "POS":
+            if doc[index].text in POSSESSIVES or doc[index].tag_ == "POS" or doc[index].text in BRACKETS:
                 if index > begin:
                     yield begin, index
                 begin = index + 1
@@ -593,8 +602,13 @@ class ConflictEntities:
             stop = end + len(words)
             if stop <= len(doc) and tuple(token.lower_ for token in doc[end:stop]) == words:
                 following = doc[stop] if stop < len(doc) else None
-                if following is not None and following.tag_ in PROPER_TAGS and following.text[:1].isupper():
-                    return 0  # "the U.S. State Department": the word belongs to a name
+                if (
+                    following is not None
+                    and following.tag_ in PROPER_TAGS
+                    and following.text[:1].isupper()
+                    and following.lower_.rstrip(".") not in self.titles
+                ):
+                    return 0  # "the U.S. State Department"; not "Borno state Governor Babagana Zulum"
                 return len(words)
         return 0
 
