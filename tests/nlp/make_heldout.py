@@ -2,6 +2,10 @@
 
 Run ``python tests/nlp/make_heldout.py`` after editing a ``.md`` file; the test
 suite checks that each ``.jsonl`` matches its source.
+
+A line ``@tally {JSON}`` inside a document is taken out of its text, and its
+JSON (the article's hand-counted tally, see GUIDELINES.md "Article tally")
+becomes the record's ``"tally"`` field.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent / "data"
 LABELS = {"A": "ACTOR", "L": "LOCATION", "C": "CASUALTY"}
 MARK = re.compile(r"\[\[([ALC])\|(?:([^|\]]*)\|)?([^\]]+)\]\]")
+TALLY = re.compile(r"^@tally (.*)\n?", flags=re.M)
 
 
 def parse_document(marked: str) -> dict:
-    """Return one gold record from marked-up text."""
+    """Return one gold record from marked-up text (with its ``tally`` when an ``@tally`` line gives one)."""
+    tallies = [json.loads(match.group(1)) for match in TALLY.finditer(marked)]
+    marked = TALLY.sub("", marked).strip("\n")
     text_parts, spans, position, offset = [], [], 0, 0
     for match in MARK.finditer(marked):
         text_parts.append(marked[position : match.start()])
@@ -38,7 +45,10 @@ def parse_document(marked: str) -> dict:
         position = match.end()
     text_parts.append(marked[position:])
     text = "".join(text_parts)
-    return {"id": "heldout_" + hashlib.sha1(text.encode()).hexdigest()[:12], "text": text, "spans": spans}
+    record = {"id": "heldout_" + hashlib.sha1(text.encode()).hexdigest()[:12], "text": text, "spans": spans}
+    if tallies:
+        (record["tally"],) = tallies
+    return record
 
 
 def parse_file(path: Path) -> list[dict]:
