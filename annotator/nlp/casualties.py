@@ -104,6 +104,7 @@ class CasualtyRecognizer:
         self.reporting_verbs = set(harm["reporting_verbs"])
         self.non_event_tags = set(harm["non_event_tags"])
         self.linking_verbs = set(harm["linking_verbs"])
+        self.care_verbs = set(harm["care_verbs"])
         numbers = lexicon["numbers"]
         self.vague = set(numbers["vague"])
         self.multipliers = set(numbers["multipliers"])
@@ -118,6 +119,7 @@ class CasualtyRecognizer:
         self.pronouns = set(groups["pronouns"])
         self.collective = set(groups["collective"])
         self.units = set(groups["units"])
+        self.unit_sizes = set(groups["unit_sizes"])
         # Figures with no number: "several insurgents", "a number of
         # militants" (vague), "an insurgent", "the child" (one person).
         self.mention_matcher = Matcher(self.vocab)
@@ -185,7 +187,11 @@ class CasualtyRecognizer:
         for figure in figures:
             if figure.outcome is not None:
                 continue
-            found = self.find_harm(figure.head) or self._adjacent_harm(doc, figure)
+            found = (
+                self.find_harm(figure.head)
+                or self._adjacent_harm(doc, figure)
+                or self._preceding_harm(doc, figure)
+            )
             if found is not None:
                 figure.harm, figure.outcome = found
         self._inherit(doc, figures)
@@ -254,6 +260,13 @@ class CasualtyRecognizer:
             number_start = start - 1  # "a dozen"
             if start > 1 and doc[start - 2].lower_ == "half":
                 number_start = start - 2  # "half a dozen"
+        if (
+            end + 1 < len(doc)
+            and doc[end].text in DASHES
+            and not doc[end - 1].whitespace_
+            and doc[end + 1].lower_ in self.unit_sizes
+        ):
+            return None  # "a two-man team" is a unit, not two men
         words = [token.text for token in doc[number_start:end]]
         vague = any(word.lower() in self.vague for word in words)
         count = None if vague else read_count(words, lexicon=self.lexicon)
@@ -366,7 +379,7 @@ class CasualtyRecognizer:
         # "an insurgent", "a child", "the soldier": one person; "an insurgent
         # mortar team": a unit of unknown size.
         noun = determiner.head
-        if not (determiner.i < noun.i <= determiner.i + 4) or noun.tag_ != "NN":
+        if not (determiner.i < noun.i <= determiner.i + 6) or noun.tag_ != "NN":
             return None
         lower = noun.lower_
         if lower in self.collective:
@@ -377,10 +390,15 @@ class CasualtyRecognizer:
             if child.dep_ == "appos" and child.tag_ in ("NNP", "NNPS"):
                 return None  # a named victim is an ACTOR only
         if lower in self.units:
-            modifiers = doc[determiner.i + 1 : noun.i]
-            if self._modifier_group(list(modifiers)) is None:
+            modifiers = list(doc[determiner.i + 1 : noun.i])
+            if self._modifier_group(modifiers) is None:
                 return None  # "a medical team": no armed unit
-            figure = Figure(determiner.i, noun.i + 1, determiner.i + 1, noun, [], None, "vague")
+            count, qualifier = None, "vague"
+            for index, token in enumerate(modifiers[:-2]):
+                if modifiers[index + 1].text in DASHES and modifiers[index + 2].lower_ in self.unit_sizes:
+                    count = read_count([token.text], lexicon=self.lexicon)  # "a two-man team"
+                    qualifier = "vague" if count is None else "exact"
+            figure = Figure(determiner.i, noun.i + 1, determiner.i + 1, noun, [], count, qualifier)
             figure.nouns = [noun]
             return figure
         return self._counted(doc, determiner.i, determiner.i + 1, noun, noun, 1, "exact")
@@ -473,10 +491,17 @@ class CasualtyRecognizer:
                 if head.lower_ in self.linking_verbs and (found := self._among(head)):
                     return found
                 if head.lower_ in self.reporting_verbs:
-                    # "12 soldiers were reported killed", "left 12 people dead"
+                    # "12 soldiers were reported killed", "left 12 people dead";
+                    # not the speaker of "... were killed, a health official said".
                     for child in head.children:
-                        if child.dep_ in COMPLEMENT_DEPS and (outcome := self.harm_outcome(child)):
+                        if (
+                            child.dep_ in COMPLEMENT_DEPS
+                            and (outcome := self.harm_outcome(child))
+                            and not any(grand.dep_ in ("nsubj", "nsubjpass") for grand in child.children)
+                        ):
                             return child, self._combined_outcome(child, outcome)
+                if dep in ("nsubj", "nsubjpass") and head.lower_ in self.care_verbs:
+                    return self._care(head)
                 return None
             else:
                 return None
@@ -499,6 +524,26 @@ class CasualtyRecognizer:
         following = doc[figure.end]
         if following.tag_ in ("VBN", "JJ") and (outcome := self.harm_outcome(following)):
             return following, outcome
+        return None
+
+    def _preceding_harm(self, doc: Doc, figure: Figure) -> tuple[Token, str] | None:
+        # "a patrol killed a two-man insurgent team planting explosives": a
+        # misparse may hang the object elsewhere, but a harm verb right before
+        # it has it as its object.
+        if figure.start == 0:
+            return None
+        verb = doc[figure.start - 1]
+        if verb.tag_ in ("VBD", "VBG", "VBZ", "VBP") and (outcome := self.harm_outcome(verb)):
+            return verb, outcome
+        return None
+
+    def _care(self, verb: Token) -> tuple[Token, str] | None:
+        # "were taken to hospital with wounds", "being treated for gunshot wounds"
+        for token in verb.subtree:
+            if token.dep_ == "pobj" and token.head.lower_ in ("with", "for"):
+                outcome = self.outcomes.get(token.lower_)
+                if outcome is not None:
+                    return token, outcome
         return None
 
     def _among(self, verb: Token) -> tuple[Token, str] | None:

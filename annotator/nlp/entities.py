@@ -50,6 +50,7 @@ RANK_WEAK = 3  # GeoNames-only cities
 
 POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
 BRACKETS = frozenset({"(", ")", "[", "]"})
+DASHES = frozenset({"-", "–", "—"})
 LEADING_WORDS = frozenset(
     {"the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these", "those"}
 )
@@ -223,6 +224,7 @@ class ConflictEntities:
         forces_lex = lexicon["forces"]
         self.force_modifiers = set(forces_lex["modifiers"])
         self.group_nouns = set(forces_lex["group_nouns"])
+        self.force_nouns = set(forces_lex["force_nouns"])
         self.demonyms = set(forces_lex["demonyms"])
         places_lex = lexicon["places"]
         self.facility_heads = set(places_lex["facility_heads"])
@@ -362,6 +364,12 @@ class ConflictEntities:
             if label is None and ent.label_ not in self.actor_if_known:
                 continue
             for start, end in self._split_possessives(doc, ent.start, ent.end):
+                if (
+                    _after_spaced_dash(doc, start)
+                    and end - start == 1
+                    and doc[start].lower_ in self.force_nouns
+                ):
+                    continue  # "Fighters" of "Nigeria - Fighters of ...": a common noun
                 start, end = self._trim(doc, start, end, person=ent.label_ == "PERSON")
                 if start >= end or self._is_lone_title(doc, start, end):
                     continue
@@ -532,6 +540,8 @@ class ConflictEntities:
                 continue
             if last.dep_ in MODIFIER_DEPS and last.head.i >= end:
                 continue  # "government officials", "police checkpoints", "U.S. military presence"
+            if any(token.text in DASHES and token.whitespace_ for token in doc[start:end]):
+                continue  # "MAIDUGURI, Nigeria - Fighters of ...": a spaced dash ends a dateline
             if end < len(doc) and doc[end].tag_ in ("NN", "NNS") and doc[end].lower_ not in self.group_nouns:
                 continue  # "Syrian government airstrikes", even when the parse misses it
             start, end = self._trim(doc, start, end, person=False)
@@ -556,11 +566,17 @@ class ConflictEntities:
     # -- boundaries ------------------------------------------------------------
     @staticmethod
     def _split_possessives(doc: Doc, start: int, end: int) -> Iterable[tuple[int, int]]:
-        # "Helmand province's Sangin" holds two names, and so does "Allied
-        # Democratic Forces (ADF" when the NER runs into the acronym.
+        # "Helmand province's Sangin" holds two names, and so do "Allied
+        # Democratic Forces (ADF" and "Nigeria - Fighters" when the NER runs on.
         begin = start
         for index in range(start, end):
-            if doc[index].text in POSSESSIVES or doc[index].tag_ == "POS" or doc[index].text in BRACKETS:
+            token = doc[index]
+            if (
+                token.text in POSSESSIVES
+                or token.tag_ == "POS"
+                or token.text in BRACKETS
+                or _after_spaced_dash(doc, index + 1)
+            ):
                 if index > begin:
                     yield begin, index
                 begin = index + 1
@@ -589,8 +605,15 @@ class ConflictEntities:
                 break
         while end > start:
             token = doc[end - 1]
-            if token.is_punct or token.is_space or token.text in POSSESSIVES or token.tag_ == "POS":
-                end -= 1
+            if (
+                token.is_punct
+                or token.is_space
+                or token.text in POSSESSIVES
+                or token.tag_ == "POS"
+                or token.tag_ == "RB"
+                and token.is_lower
+            ):
+                end -= 1  # "Hays district alone": an adverb ends no name
             else:
                 break
         return start, end
@@ -685,6 +708,8 @@ class ConflictEntities:
             return candidate
         # A dateline ("MOSCOW (AP) — Ukrainian drones attacked ...") is where
         # the report comes from, whatever the parse says.
+        if _in_dateline(doc, candidate.start):
+            return candidate  # "KHOST, Afghanistan - A suicide car bomber struck ..."
         if not (span.text.isupper() and all(token.is_alpha for token in span)):
             actor = self._metonymy(doc, candidate, span)
             if actor is not None:
@@ -817,6 +842,27 @@ def _in_name(doc: Doc, index: int) -> bool:
         if 0 <= neighbour < len(doc) and doc[neighbour].tag_ in PROPER_TAGS and doc[neighbour].is_title:
             return True
     return False
+
+
+def _after_spaced_dash(doc: Doc, index: int) -> bool:
+    """Return whether ``doc[index]`` follows a dash with space on both sides ("Nigeria - Fighters")."""
+    return (
+        index >= 2
+        and doc[index - 1].text in DASHES
+        and doc[index - 1].whitespace_
+        and doc[index - 2].whitespace_ != ""
+    )
+
+
+def _in_dateline(doc: Doc, start: int) -> bool:
+    """Return whether ``doc[start]`` follows the capitals of a dateline ("MAIDUGURI, Nigeria - ...")."""
+    index = start - 1
+    if index < 1 or doc[index].text != ",":
+        return False
+    index -= 1
+    while index >= 0 and doc[index].is_upper and doc[index].is_alpha:
+        index -= 1
+    return index < start - 2 and (index < 0 or doc[index].is_space or "\n" in doc[index].whitespace_)
 
 
 def _clean_edges(text: str) -> bool:
