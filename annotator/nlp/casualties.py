@@ -120,6 +120,9 @@ class CasualtyRecognizer:
         self.collective = set(groups["collective"])
         self.units = set(groups["units"])
         self.unit_sizes = set(groups["unit_sizes"])
+        self.security_modifiers = set(groups["security_modifiers"])
+        self.possessives = set(groups["possessives"])
+        self.attribution_verbs = set(groups["attribution_verbs"])
         # Figures with no number: "several insurgents", "a number of
         # militants" (vague), "an insurgent", "the child" (one person).
         self.mention_matcher = Matcher(self.vocab)
@@ -217,8 +220,12 @@ class CasualtyRecognizer:
         lower = token.lower_
         if lower in self.vague or lower in self.multipliers:
             return token.tag_ in ("NNS", "NN", "CD", "NNP", "NNPS", "")
-        # Ordinals and "one" as a pronoun are like_num too; the tag tells them apart.
-        return token.like_num and token.tag_ in ("CD", "")
+        # Ordinals and "one" as a pronoun are like_num too; the tag tells them
+        # apart. A number word opening a sentence may be tagged JJ ("Eleven
+        # Syrian regime soldiers"); before a plural noun it still counts.
+        if not token.like_num:
+            return False
+        return token.tag_ in ("CD", "") or token.tag_ == "JJ" and token.is_alpha and token.head.tag_ == "NNS"
 
     def _number_end(self, doc: Doc, start: int) -> int:
         """Return one past the last token of the number expression starting at ``start``."""
@@ -295,7 +302,7 @@ class CasualtyRecognizer:
                 ),
                 None,
             )
-        if noun is None and root.dep_ == "nummod" and end <= root.head.i <= end + 4:
+        if noun is None and (root.dep_ == "nummod" or root.tag_ == "JJ") and end <= root.head.i <= end + 4:
             noun = root.head
         if noun is None:
             # "18 of the attackers", "two of them"
@@ -384,11 +391,10 @@ class CasualtyRecognizer:
         lower = noun.lower_
         if lower in self.collective:
             return None  # "the army", "a security force": no single person
-        for child in noun.children:
-            if child.dep_ in ("nummod", "poss"):
-                return None
-            if child.dep_ == "appos" and child.tag_ in ("NNP", "NNPS"):
-                return None  # a named victim is an ACTOR only
+        if any(child.dep_ in ("nummod", "poss") for child in noun.children):
+            return None
+        if any(token.dep_ == "appos" and token.tag_ in ("NNP", "NNPS") for token in noun.subtree):
+            return None  # a named victim ("a commander of the group, Abu Ahmed") is an ACTOR only
         if lower in self.units:
             modifiers = list(doc[determiner.i + 1 : noun.i])
             if self._modifier_group(modifiers) is None:
@@ -617,18 +623,39 @@ class CasualtyRecognizer:
     def _noun_group(self, noun: Token, modifiers: list[Token]) -> str:
         lower = noun.lower_
         group = self.word_groups.get(lower) or self.actor_groups.get(lower)
+        if group == "militant" and any(token.lower_ in self.security_modifiers for token in modifiers):
+            return "security"  # "pro-government militiamen", "government fighters"
         if group is None or lower in self.generic:
             from_modifiers = self._modifier_group(modifiers)
             if from_modifiers is not None:
                 return from_modifiers
+            if any(token.lower_ in self.possessives for token in modifiers):
+                from_owner = self._owner_group(noun)
+                if from_owner is not None:
+                    return from_owner  # "Al-Shabaab said two of its members were killed"
         return group or "mixed_or_unknown"
+
+    def _owner_group(self, noun: Token) -> str | None:
+        # "its"/"their" stands for the subject of the verb that reports the figure.
+        for verb in noun.ancestors:
+            if verb.lower_ not in self.attribution_verbs:
+                continue
+            for subject in verb.children:
+                if subject.dep_ == "nsubj" and not subject.is_ancestor(noun):
+                    return self._modifier_group(list(subject.subtree))
+        return None
 
     def _modifier_group(self, modifiers: list[Token]) -> str | None:
         words = [token.lower_ for token in modifiers]
-        # Actor names first, longest first ("Islamic State fighters").
+        # Actor names first, longest first ("Islamic State fighters"), read
+        # as written ("al-Shabaab") and word by word.
         for size in range(len(words), 0, -1):
             for begin in range(len(words) - size + 1):
-                group = self.actor_groups.get(" ".join(words[begin : begin + size]))
+                first, last = modifiers[begin], modifiers[begin + size - 1]
+                written = first.doc[first.i : last.i + 1].text.lower()
+                group = self.actor_groups.get(written) or self.actor_groups.get(
+                    " ".join(words[begin : begin + size])
+                )
                 if group is not None:
                     return group
         for word in reversed(words):

@@ -224,11 +224,43 @@ def test_single_victims_beside_other_figures(annotate, text, expected):
         ("Three government soldiers were killed in the ambush.", "security"),
         ("Several members of ISWAP were killed when troops raided the camp.", "militant"),
         ("The group said five of its fighters were killed in the clashes.", "militant"),
+        ("Al-Shabaab said two of its members were killed in the raid.", "militant"),
+        ("The army said three of its men were killed in the ambush.", "security"),
+        ("Four pro-government militiamen were killed in the clashes.", "security"),
+        ("Eleven Syrian regime soldiers were killed in the ambush.", "security"),
+        ("A Taliban commander was killed in the raid.", "militant"),
     ],
 )
 def test_group_follows_modifiers_and_attributed_actors(annotate, text, group):
     _, attrs = only_casualty(annotate, text)
     assert attrs["group"] == group
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "outcome"),
+    [
+        ("Troops neutralised five terrorists and recovered weapons.", "five terrorists", "killed"),
+        ("A Palestinian man was shot dead at the checkpoint.", "A Palestinian man", "killed"),
+        (
+            "Police said two residents were being treated for gunshot wounds.",
+            "two residents",
+            "wounded",
+        ),
+        (
+            "Later that day, a patrol killed a two-man insurgent team planting explosives on a road.",
+            "a two-man insurgent team",
+            "killed",
+        ),
+    ],
+)
+def test_press_release_and_wire_wording(annotate, text, span, outcome):
+    found_span, attrs = only_casualty(annotate, text)
+    assert (found_span, attrs["outcome"]) == (span, outcome)
+
+
+def test_the_speaker_of_a_reported_harm_is_no_victim(annotate):
+    text = "A woman was killed when a shell hit her home, a health official said."
+    assert [span for span, _ in casualties(annotate, text)] == ["A woman"]
 
 
 @pytest.mark.parametrize(

@@ -169,6 +169,28 @@ def test_a_title_yields_no_span_of_its_own(annotate):
 
 
 @pytest.mark.model
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "KHOST, Afghanistan - A suicide car bomber struck a convoy on Monday.",
+            [("KHOST", "LOCATION"), ("Afghanistan", "LOCATION")],
+        ),
+        (
+            "MAIDUGURI, Nigeria - Fighters of the Islamic State West Africa Province attacked a base.",
+            [
+                ("MAIDUGURI", "LOCATION"),
+                ("Nigeria", "LOCATION"),
+                ("Islamic State West Africa Province", "ACTOR"),
+            ],
+        ),
+    ],
+)
+def test_a_dateline_country_is_a_place(annotate, text, expected):
+    assert [(span["text"], span["label"]) for span in annotate(text)] == expected
+
+
 def test_a_place_word_before_a_title_stays_with_the_place(annotate):
     found = annotate("Borno state Governor Babagana Zulum condemned the attack.")
     assert [(span["text"], span["label"]) for span in found] == [
