@@ -389,8 +389,8 @@ class CasualtyRecognizer:
         if not (determiner.i < noun.i <= determiner.i + 6) or noun.tag_ != "NN":
             return None
         lower = noun.lower_
-        if lower in self.collective:
-            return None  # "the army", "a security force": no single person
+        if lower in self.collective or lower not in self.units and not self.is_person(noun):
+            return None  # "the army", "a security force", "the house": no single person
         if any(child.dep_ in ("nummod", "poss") for child in noun.children):
             return None
         if any(token.dep_ == "appos" and token.tag_ in ("NNP", "NNPS") for token in noun.subtree):
@@ -536,8 +536,8 @@ class CasualtyRecognizer:
         # "a patrol killed a two-man insurgent team planting explosives": a
         # misparse may hang the object elsewhere, but a harm verb right before
         # it has it as its object.
-        if figure.start == 0:
-            return None
+        if figure.start == 0 or figure.head.dep_ in ("poss", "compound", "amod", "nmod"):
+            return None  # "killed the man's brother" counts the brother
         verb = doc[figure.start - 1]
         if verb.tag_ in ("VBD", "VBG", "VBZ", "VBP") and (outcome := self.harm_outcome(verb)):
             return verb, outcome
