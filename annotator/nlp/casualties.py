@@ -126,7 +126,11 @@ class CasualtyRecognizer:
         # Figures with no number: "several insurgents", "a number of
         # militants" (vague), "an insurgent", "the child" (one person).
         self.mention_matcher = Matcher(self.vocab)
-        self.mention_matcher.add("single", [[{"LOWER": {"IN": numbers["single_determiners"]}, "DEP": "det"}]])
+        # One pattern per word: plain attribute values match in C, where a set
+        # predicate ("IN") calls back into Python for every token.
+        self.mention_matcher.add(
+            "single", [[{"LOWER": word, "DEP": "det"}] for word in numbers["single_determiners"]]
+        )
         self.mention_matcher.add(
             "vague", [[{"LOWER": word} for word in phrase.split()] for phrase in numbers["vague_determiners"]]
         )
