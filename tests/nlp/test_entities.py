@@ -150,6 +150,7 @@ def test_places_flagged_suffix_need_their_place_word(small_entities, blank):
         ("Taliban spokesman Zabihullah Mujahid denied the claim.", "Zabihullah Mujahid"),
         ("UN Secretary-General Antonio Guterres condemned the attack.", "Antonio Guterres"),
         ("Governor Babagana Zulum condemned the attack.", "Babagana Zulum"),
+        ("Police Commissioner Abubakar Umar said officers were deployed.", "Abubakar Umar"),
         ("Brig. Gen. Ahmed Mohammed said the troops had pursued the attackers.", "Ahmed Mohammed"),
         ("Col. Abdi Hassan told reporters that the base was intact.", "Abdi Hassan"),
         ("A spokesman, Maj. Gen. Edward Buba, said the operation was a success.", "Edward Buba"),
