@@ -342,10 +342,10 @@ class CasualtyRecognizer:
         for conjunct in noun.conjuncts:
             if conjunct.i < noun.i:
                 continue
-            # "two policemen and a civilian": a conjunct with its own number or
-            # article is a figure of its own.
+            # "two policemen and a civilian": a conjunct with its own number,
+            # article or possessive ("a woman and her child") is a figure of its own.
             if not self.is_person(conjunct) or any(
-                child.dep_ in ("nummod", "det") for child in conjunct.children
+                child.dep_ in ("nummod", "det", "poss") for child in conjunct.children
             ):
                 break
             nouns.append(conjunct)
@@ -397,6 +397,8 @@ class CasualtyRecognizer:
             return None  # "the army", "a security force", "the house": no single person
         if any(child.dep_ in ("nummod", "poss") for child in noun.children):
             return None
+        if noun.dep_ == "appos" and self.is_person(noun.head):
+            return None  # "the victim, a 25-year-old trader": one person, counted once
         if any(token.dep_ == "appos" and token.tag_ in ("NNP", "NNPS") for token in noun.subtree):
             return None  # a named victim ("a commander of the group, Abu Ahmed") is an ACTOR only
         if lower in self.units:

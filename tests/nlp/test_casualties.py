@@ -258,6 +258,21 @@ def test_press_release_and_wire_wording(annotate, text, span, outcome):
     assert (found_span, attrs["outcome"]) == (span, outcome)
 
 
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        ("The victim, a 25-year-old trader, died on the way to hospital.", ["The victim"]),
+        ("A woman and her child were among the dead.", ["A woman"]),
+        (
+            "A spokesman for the provincial governor said a policeman and two civilians were killed.",
+            ["a policeman", "two civilians"],
+        ),
+    ],
+)
+def test_one_person_is_counted_once(annotate, text, spans):
+    assert [span for span, _ in casualties(annotate, text)] == spans
+
+
 def test_the_speaker_of_a_reported_harm_is_no_victim(annotate):
     text = "A woman was killed when a shell hit her home, a health official said."
     assert [span for span, _ in casualties(annotate, text)] == ["A woman"]
