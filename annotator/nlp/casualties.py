@@ -520,13 +520,16 @@ class CasualtyRecognizer:
         return None
 
     def _kills_others(self, verb: Token, *, subject: Token | None) -> bool:
-        """Return whether ``subject`` (or, for a relative clause, its pronoun) does the harm to an object."""
-        if not any(child.dep_ == "dobj" and child.lower_ not in self.life_nouns for child in verb.children):
-            return False  # "12 people lost their lives"
+        """Return whether ``subject``, or the noun a harm verb modifies, does the harm to an object."""
+        objects = [
+            child for child in verb.children if child.dep_ == "dobj" and child.lower_ not in self.life_nouns
+        ]
         if subject is not None:
-            return True
-        # "a man who killed his neighbour"; not "civilians killed in the strike".
-        return any(child.dep_ == "nsubj" and child.tag_ in ("WP", "WDT") for child in verb.children)
+            return bool(objects)  # "a gunman killed 3 people"; not "12 people lost their lives"
+        # "a man who killed his neighbour", "a suicide bomber killed 12" read as
+        # a reduced relative; not "civilians killed in the strike" nor "the
+        # soldier whom gunmen killed".
+        return any(child.tag_ not in ("WP", "WDT") for child in objects)
 
     def _adjacent_harm(self, doc: Doc, figure: Figure) -> tuple[Token, str] | None:
         # "... and nearly 1,000 injured": the parse may hang the figure on the
