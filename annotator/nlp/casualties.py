@@ -225,11 +225,10 @@ class CasualtyRecognizer:
         if lower in self.vague or lower in self.multipliers:
             return token.tag_ in ("NNS", "NN", "CD", "NNP", "NNPS", "")
         # Ordinals and "one" as a pronoun are like_num too; the tag tells them
-        # apart. A number word opening a sentence may be tagged JJ ("Eleven
-        # Syrian regime soldiers"); before a plural noun it still counts.
+        # apart.
         if not token.like_num:
             return False
-        return token.tag_ in ("CD", "") or token.tag_ == "JJ" and token.is_alpha and token.head.tag_ == "NNS"
+        return token.tag_ in ("CD", "") or _misread_number(token)
 
     def _number_end(self, doc: Doc, start: int) -> int:
         """Return one past the last token of the number expression starting at ``start``."""
@@ -306,7 +305,11 @@ class CasualtyRecognizer:
                 ),
                 None,
             )
-        if noun is None and (root.dep_ == "nummod" or root.tag_ == "JJ") and end <= root.head.i <= end + 4:
+        if (
+            noun is None
+            and (root.dep_ == "nummod" or _misread_number(root))
+            and end <= root.head.i <= end + 4
+        ):
             noun = root.head
         if noun is None:
             # "18 of the attackers", "two of them"
@@ -500,6 +503,8 @@ class CasualtyRecognizer:
                     return None  # "a gunman killed 3 people": the subject is no victim
                 if outcome := self.harm_outcome(head):
                     return head, self._combined_outcome(head, outcome, role=dep)
+                if dep == "dobj" and head.lower_ in self.life_verbs and self.is_person(token):
+                    return head, "killed"  # "the army lost 14 soldiers"
                 if head.lower_ in self.linking_verbs and (found := self._among(head)):
                     return found
                 if head.lower_ in self.reporting_verbs:
@@ -672,6 +677,19 @@ class CasualtyRecognizer:
             if group is not None and group != "mixed_or_unknown":
                 return group
         return None
+
+
+def _misread_number(token: Token) -> bool:
+    """Return whether a number word the parser misread modifies a plural noun ("Eleven SDF fighters")."""
+    # A number word opening a sentence may be tagged JJ or NNP, or hang on its
+    # noun as a compound; before a plural noun it still counts it.
+    return (
+        token.is_alpha
+        and token.tag_ in ("JJ", "NNP", "CD")
+        and token.dep_ in ("amod", "compound", "nummod")
+        and token.head.tag_ in ("NNS", "NNPS")
+        and token.head.i > token.i
+    )
 
 
 def _same_sentence(doc: Doc, first: int, second: int) -> bool:

@@ -240,6 +240,10 @@ def test_group_follows_modifiers_and_attributed_actors(annotate, text, group):
     ("text", "span", "outcome"),
     [
         ("Troops neutralised five terrorists and recovered weapons.", "five terrorists", "killed"),
+        ("The army lost 14 soldiers in the battle.", "14 soldiers", "killed"),
+        ("Eleven SDF fighters were killed in the raid.", "Eleven SDF fighters", "killed"),
+        ("Twenty inmates were killed during the riot.", "Twenty inmates", "killed"),
+        ("Two Hamas operatives were killed in the strike.", "Two Hamas operatives", "killed"),
         ("A Palestinian man was shot dead at the checkpoint.", "A Palestinian man", "killed"),
         (
             "Police said two residents were being treated for gunshot wounds.",
@@ -287,6 +291,7 @@ def test_the_speaker_of_a_reported_harm_is_no_victim(annotate):
         "The strike killed a senior commander of the group, Abu Ahmed.",
         "The suicide bomber blew himself up at the gate.",
         "A man who killed his neighbour was arrested.",
+        "The unit lost contact with 14 soldiers.",
     ],
 )
 def test_single_and_vague_mentions_that_are_no_victims(annotate, text):
