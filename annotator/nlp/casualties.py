@@ -266,8 +266,9 @@ class CasualtyRecognizer:
     def _figure(self, doc: Doc, start: int, end: int) -> Figure | None:
         """Return the figure of the number at ``doc[start:end]``: qualifier, count and counted nouns."""
         number_start = start
-        if doc[start].lower_ in self.multipliers and start > 0 and doc[start - 1].lower_ == "a":
-            number_start = start - 1  # "a dozen"
+        lower = doc[start].lower_
+        if (lower in self.multipliers or lower in self.vague) and start > 0 and doc[start - 1].lower_ == "a":
+            number_start = start - 1  # "a dozen", "a handful of"
             if start > 1 and doc[start - 2].lower_ == "half":
                 number_start = start - 2  # "half a dozen"
         if (
@@ -682,10 +683,11 @@ class CasualtyRecognizer:
 def _misread_number(token: Token) -> bool:
     """Return whether a number word the parser misread modifies a plural noun ("Eleven SDF fighters")."""
     # A number word opening a sentence may be tagged JJ or NNP, or hang on its
-    # noun as a compound; before a plural noun it still counts it.
+    # noun as a compound ("More than a dozen soldiers"); before a plural noun
+    # it still counts it.
     return (
         token.is_alpha
-        and token.tag_ in ("JJ", "NNP", "CD")
+        and token.tag_ in ("JJ", "NNP", "CD", "NN")
         and token.dep_ in ("amod", "compound", "nummod")
         and token.head.tag_ in ("NNS", "NNPS")
         and token.head.i > token.i

@@ -63,6 +63,12 @@ def only_casualty(annotate, text):
             "about",
         ),
         ("Twelve people lost their lives when the boat was shelled.", "Twelve people", 12, "exact"),
+        (
+            "More than a dozen soldiers were killed in the raid.",
+            "More than a dozen soldiers",
+            12,
+            "at_least",
+        ),
     ],
 )
 def test_figures_are_read_with_count_and_qualifier(annotate, text, span, count, qualifier):
@@ -169,6 +175,7 @@ def test_numbers_that_count_no_casualties_are_left_out(annotate, text):
         ("Troops killed several terrorists and recovered their weapons.", "several terrorists"),
         ("Several civilians were wounded by the shelling.", "Several civilians"),
         ("An insurgent mortar team was killed by an airstrike near Kunduz.", "An insurgent mortar team"),
+        ("A handful of militants were killed.", "A handful of militants"),
     ],
 )
 def test_vague_figures_have_no_count(annotate, text, span):
