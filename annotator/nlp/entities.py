@@ -328,6 +328,7 @@ class ConflictEntities:
         found.extend(self.force_candidates(doc))
         found.extend(self._titled_names(doc))
         found.extend(self._repeated_names(doc, found))
+        found.extend(self._acronyms(doc, found))
         result = []
         for candidate in found:
             candidate = self._extend(doc, candidate)
@@ -363,6 +364,7 @@ class ConflictEntities:
             label = self.label_map.get(ent.label_)
             if label is None and ent.label_ not in self.actor_if_known:
                 continue
+            person = ent.label_ == "PERSON" or self._is_titled_person(doc, ent.start, ent.end)
             for start, end in self._split_possessives(doc, ent.start, ent.end):
                 if (
                     _after_spaced_dash(doc, start)
@@ -370,10 +372,11 @@ class ConflictEntities:
                     and doc[start].lower_ in self.force_nouns
                 ):
                     continue  # "Fighters" of "Nigeria - Fighters of ...": a common noun
-                start, end = self._trim(doc, start, end, person=ent.label_ == "PERSON")
+                start, end = self._trim(doc, start, end, person=person)
                 if start >= end or self._is_lone_title(doc, start, end):
                     continue
-                candidate = Candidate(start, end, label, "ner", RANK_NER, ner_label=ent.label_)
+                ner_label = "PERSON" if person else ent.label_
+                candidate = Candidate(start, end, label, "ner", RANK_NER, ner_label=ner_label)
                 if (start, end) in actor_hits:
                     candidate.label, candidate.source, candidate.rank = (
                         ACTOR,
@@ -400,12 +403,46 @@ class ConflictEntities:
                     candidate.label, candidate.source = LOCATION, "rules:place-context"
                 yield candidate
 
+    @staticmethod
+    def _acronyms(doc: Doc, found: list[Candidate]) -> Iterable[Candidate]:
+        # "Multinational Joint Task Force (MNJTF)": the acronym in brackets
+        # after an actor is the same actor, even where the NER misses it.
+        ends = {candidate.end for candidate in found if candidate.label == ACTOR}
+        for end in ends:
+            if end + 2 < len(doc) and doc[end].text == "(" and doc[end + 2].text == ")":
+                acronym = doc[end + 1]
+                if len(acronym.text) > 1 and acronym.text.isupper() and acronym.text.isalnum():
+                    yield Candidate(end + 1, end + 2, ACTOR, "rules:acronym", RANK_CURATED)
+
+    def _is_titled_person(self, doc: Doc, start: int, end: int) -> bool:
+        # "Air Vice Marshal Olusegun Philips" read as an organization: a title
+        # that announces a name, then names only.
+        size = 0
+        while start + size < end and (step := self._title_length(doc, start + size, end)):
+            size += step
+        if not size or doc[start + size - 1].lower_.rstrip(".") not in self.name_titles:
+            return False
+        rest = [token for token in doc[start + size : end] if token.text != "."]
+        return bool(rest) and all(self._could_be_name(token) or token.ent_type_ for token in rest)
+
     def _is_lone_title(self, doc: Doc, start: int, end: int) -> bool:
-        # "Brig" of "Brig. Gen. Onyema Nwachukwu" read as a name of its own.
-        if end - start != 1 or doc[start].lower_.rstrip(".") not in self.titles or end >= len(doc):
+        # "Brig" of "Brig. Gen. Onyema Nwachukwu", "Rear Admiral" of "Rear
+        # Admiral Aminu Hassan" read as names of their own.
+        if end >= len(doc):
+            return False
+        if self._title_length(doc, start, end) != end - start and any(
+            token.lower_.rstrip(".") not in self.titles for token in doc[start:end]
+        ):
             return False
         following = doc[end]
-        return following.text == "." or (following.tag_ in PROPER_TAGS and following.is_title)
+        if following.text == ".":
+            return True
+        # A name follows, not another title ("Army Brig. Gen. ..." keeps "Army").
+        return (
+            following.tag_ in PROPER_TAGS
+            and following.is_title
+            and following.lower_.rstrip(".") not in self.titles
+        )
 
     def _names_place(self, doc: Doc, start: int, end: int) -> bool:
         # Organizations named after a facility ("Bashair Teaching Hospital",
@@ -437,6 +474,8 @@ class ConflictEntities:
             index += 1
             if token.lower_.rstrip(".") not in self.name_titles or not token.text[:1].isupper():
                 continue
+            if doc[index].text == "." and index + 1 < len(doc):
+                index += 1  # "Lt.-Gen. Taoreed Lagbaja": the title's full stop stands apart
             start = stop = index
             while stop < len(doc) and stop - start < 4 and self._could_be_name(doc[stop]):
                 stop += 1
@@ -449,7 +488,9 @@ class ConflictEntities:
         if (
             token.tag_ not in PROPER_TAGS
             or not token.text[:1].isupper()
-            or token.ent_type_ not in ("", "PERSON")
+            or token.ent_type_ not in ("", "PERSON", "ORG")
+            or token.ent_type_ == "ORG"
+            and token.is_upper  # an acronym, not a name
         ):
             return False
         return not (
