@@ -123,6 +123,9 @@ class CasualtyRecognizer:
         self.security_modifiers = set(groups["security_modifiers"])
         self.possessives = set(groups["possessives"])
         self.attribution_verbs = set(groups["attribution_verbs"])
+        self.all_words = set(groups["all_words"])
+        self.both_sides = set(groups["both_sides"])
+        self.sides = set(groups["sides"])
         # Figures with no number: "several insurgents", "a number of
         # militants" (vague), "an insurgent", "the child" (one person).
         self.mention_matcher = Matcher(self.vocab)
@@ -633,7 +636,39 @@ class CasualtyRecognizer:
         for noun in figure.nouns:
             modifiers = [token for token in doc[noun.left_edge.i : noun.i] if token.i >= figure.number_end]
             groups.add(self._noun_group(noun, modifiers))
-        return groups.pop() if len(groups) == 1 else "mixed_or_unknown"
+        group = groups.pop() if len(groups) == 1 else "mixed_or_unknown"
+        noun = figure.nouns[-1]
+        if any(token.lower_ in self.both_sides and token.head.lower_ in self.sides for token in noun.subtree):
+            return "mixed_or_unknown"  # "Twelve fighters from both sides"
+        if group == "mixed_or_unknown" and len(figure.nouns) == 1:
+            return self._apposed_group(noun) or group
+        return group
+
+    def _apposed_group(self, noun: Token) -> str | None:
+        # "12 people, all civilians", "four people, all members of the security
+        # forces": an apposition that says who all of them were.
+        for appos in noun.children:
+            if appos.dep_ != "appos" or not any(child.lower_ in self.all_words for child in appos.children):
+                continue
+            target = appos
+            if appos.lower_ in self.generic:
+                target = next(
+                    (
+                        child
+                        for prep in appos.children
+                        if prep.dep_ == "prep" and prep.lower_ == "of"
+                        for child in prep.children
+                        if child.dep_ == "pobj"
+                    ),
+                    appos,
+                )
+            modifiers = [token for token in target.lefts if token.lower_ not in self.all_words]
+            group = self._noun_group(target, modifiers)
+            if group != "mixed_or_unknown" and all(
+                self._noun_group(other, []) == group for other in target.conjuncts
+            ):
+                return group
+        return None
 
     def _noun_group(self, noun: Token, modifiers: list[Token]) -> str:
         lower = noun.lower_

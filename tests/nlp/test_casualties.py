@@ -236,6 +236,8 @@ def test_single_victims_beside_other_figures(annotate, text, expected):
         ("Four pro-government militiamen were killed in the clashes.", "security"),
         ("Eleven Syrian regime soldiers were killed in the ambush.", "security"),
         ("A Taliban commander was killed in the raid.", "militant"),
+        ("The strike killed 12 people, all civilians, the ministry said.", "civilian"),
+        ("Twelve fighters from both sides were killed.", "mixed_or_unknown"),
     ],
 )
 def test_group_follows_modifiers_and_attributed_actors(annotate, text, group):
