@@ -640,9 +640,31 @@ class CasualtyRecognizer:
         noun = figure.nouns[-1]
         if any(token.lower_ in self.both_sides and token.head.lower_ in self.sides for token in noun.subtree):
             return "mixed_or_unknown"  # "Twelve fighters from both sides"
+        if noun.lower_ in self.generic and self._between_opponents(noun):
+            return "mixed_or_unknown"  # "clashes between government forces and the Houthis left 22 fighters dead"
         if group == "mixed_or_unknown" and len(figure.nouns) == 1:
             return self._apposed_group(noun) or group
         return group
+
+    def _between_opponents(self, noun: Token) -> bool:
+        """Return whether the sentence sets two parties of different groups against each other."""
+        for token in noun.sent:
+            if token.lower_ != "between":
+                continue
+            for party in token.children:
+                if party.dep_ != "pobj":
+                    continue
+                groups = {self._party_group(party)} | {self._party_group(other) for other in party.conjuncts}
+                groups.discard(None)
+                if len(groups) > 1:
+                    return True
+        return False
+
+    def _party_group(self, party: Token) -> str | None:
+        group = self.word_groups.get(party.lower_) or self.actor_groups.get(party.lower_)
+        if group in (None, "mixed_or_unknown") or party.lower_ in self.generic:
+            group = self._modifier_group([token for token in party.subtree if token.dep_ != "conj"])
+        return group if group != "mixed_or_unknown" else None
 
     def _apposed_group(self, noun: Token) -> str | None:
         # "12 people, all civilians", "four people, all members of the security

@@ -238,6 +238,8 @@ def test_single_victims_beside_other_figures(annotate, text, expected):
         ("A Taliban commander was killed in the raid.", "militant"),
         ("The strike killed 12 people, all civilians, the ministry said.", "civilian"),
         ("Twelve fighters from both sides were killed.", "mixed_or_unknown"),
+        ("Fighting between the army and al-Shabaab killed 15 fighters.", "mixed_or_unknown"),
+        ("Clashes between rival militias killed 12 fighters.", "militant"),
     ],
 )
 def test_group_follows_modifiers_and_attributed_actors(annotate, text, group):
