@@ -405,13 +405,16 @@ class ConflictEntities:
 
     @staticmethod
     def _acronyms(doc: Doc, found: list[Candidate]) -> Iterable[Candidate]:
-        # "Multinational Joint Task Force (MNJTF)": the acronym in brackets
-        # after an actor is the same actor, even where the NER misses it.
+        # "Multinational Joint Task Force (MNJTF)", "Malian armed forces
+        # (FAMa)": the acronym in brackets after an actor is the same actor,
+        # even where the NER misses it.
         ends = {candidate.end for candidate in found if candidate.label == ACTOR}
         for end in ends:
             if end + 2 < len(doc) and doc[end].text == "(" and doc[end + 2].text == ")":
                 acronym = doc[end + 1]
-                if len(acronym.text) > 1 and acronym.text.isupper() and acronym.text.isalnum():
+                text = acronym.text
+                # "ADF", "M23", "FAMa": a capital first and at least two in all
+                if text[:1].isupper() and sum(char.isupper() for char in text) > 1 and text.isalnum():
                     yield Candidate(end + 1, end + 2, ACTOR, "rules:acronym", RANK_CURATED)
 
     def _is_titled_person(self, doc: Doc, start: int, end: int) -> bool:

@@ -225,6 +225,7 @@ def test_a_place_word_before_a_title_stays_with_the_place(annotate):
             ["Multinational Joint Task Force", "MNJTF"],
         ),
         ("The Rapid Support Forces (RSF) shelled the city on Monday.", ["Rapid Support Forces", "RSF"]),
+        ("Malian armed forces (FAMa) said they repelled the attack.", ["Malian armed forces", "FAMa"]),
         (
             "Jamaat Nusrat al-Islam wal-Muslimin (JNIM) claimed the attack.",
             ["Jamaat Nusrat al-Islam wal-Muslimin", "JNIM"],
@@ -279,6 +280,7 @@ def test_place_words_the_text_attaches_stay_in(annotate, text, locations):
         ("Syrian regime forces and allied militias shelled the village.", ["Syrian regime forces"]),
         ("Houthi fighters attacked government positions.", ["Houthi fighters"]),
         ("Nigerian troops pursued the attackers.", ["Nigerian troops"]),
+        ("Iraqi counter-terrorism forces entered the city.", ["Iraqi counter-terrorism forces"]),
         ("The decision followed a major U.S. military offensive in the region.", []),
     ],
 )
