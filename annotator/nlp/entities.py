@@ -206,6 +206,7 @@ class ConflictEntities:
                 self.titles.add(words[0])
             else:
                 self.multiword_titles.append(words)
+        self.title_first_words = {words[0] for words in self.multiword_titles}
         self.agencies = set(data["agencies"])
         self.label_map = {
             label: project for project in (ACTOR, LOCATION) for label in lexicon["ner"][project]
@@ -628,6 +629,9 @@ class ConflictEntities:
             yield begin, end
 
     def _title_length(self, doc: Doc, index: int, end: int) -> int:
+        first = doc[index].lower_.rstrip(".")
+        if first not in self.titles and first not in self.title_first_words:
+            return 0
         for words in self.multiword_titles:
             stop = index + len(words)
             if stop <= end and tuple(token.lower_.rstrip(".") for token in doc[index:stop]) == words:
