@@ -425,8 +425,8 @@ class CasualtyRecognizer:
             return None  # "the army", "a security force", "the house": no single person
         if any(child.dep_ in ("nummod", "poss") for child in noun.children):
             return None
-        if noun.dep_ == "appos" and self.is_person(noun.head):
-            return None  # "the victim, a 25-year-old trader": one person, counted once
+        if noun.dep_ == "appos" and (self.is_person(noun.head) or noun.head.like_num):
+            return None  # "the victim, a 25-year-old trader", "one of them an officer": counted once
         if any(token.dep_ == "appos" and token.tag_ in ("NNP", "NNPS") for token in noun.subtree):
             return None  # a named victim ("a commander of the group, Abu Ahmed") is an ACTOR only
         if lower in self.units:
@@ -542,6 +542,12 @@ class CasualtyRecognizer:
                             and not any(grand.dep_ in ("nsubj", "nsubjpass") for grand in child.children)
                         ):
                             return child, self._combined_outcome(child, outcome)
+                        if (
+                            child.dep_ in COMPLEMENT_DEPS
+                            and child.lower_ in self.linking_verbs
+                            and (found := self._among(child))
+                        ):
+                            return found  # "were reported to have been among those killed"
                 if dep in ("nsubj", "nsubjpass") and head.lower_ in self.care_verbs:
                     return self._care(head)
                 return None

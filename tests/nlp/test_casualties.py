@@ -252,6 +252,8 @@ def test_group_follows_modifiers_and_attributed_actors(annotate, text, group):
     [
         ("Troops neutralised five terrorists and recovered weapons.", "five terrorists", "killed"),
         ("The army lost 14 soldiers in the battle.", "14 soldiers", "killed"),
+        ("Four children were reported to have been among those killed.", "Four children", "killed"),
+        ("An insurgent is believed to have been killed in the exchange of fire.", "An insurgent", "killed"),
         ("Eleven SDF fighters were killed in the raid.", "Eleven SDF fighters", "killed"),
         ("Twenty inmates were killed during the riot.", "Twenty inmates", "killed"),
         ("Two Hamas operatives were killed in the strike.", "Two Hamas operatives", "killed"),
