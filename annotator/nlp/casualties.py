@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy
 import srsly
+from spacy.attrs import DEP, HEAD, LOWER
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 from spacy.util import ensure_path
@@ -103,6 +105,7 @@ class CasualtyRecognizer:
         self.reporting_verbs = set(harm["reporting_verbs"])
         self.non_event_tags = set(harm["non_event_tags"])
         self.linking_verbs = set(harm["linking_verbs"])
+        self.care_verbs = set(harm["care_verbs"])
         numbers = lexicon["numbers"]
         self.vague = set(numbers["vague"])
         self.multipliers = set(numbers["multipliers"])
@@ -115,6 +118,32 @@ class CasualtyRecognizer:
         self.generic = set(groups["generic"])
         self.anaphoric = set(groups["anaphoric"])
         self.pronouns = set(groups["pronouns"])
+        self.collective = set(groups["collective"])
+        self.units = set(groups["units"])
+        self.unit_sizes = set(groups["unit_sizes"])
+        self.security_modifiers = set(groups["security_modifiers"])
+        self.possessives = set(groups["possessives"])
+        self.attribution_verbs = set(groups["attribution_verbs"])
+        self.all_words = set(groups["all_words"])
+        self.both_sides = set(groups["both_sides"])
+        self.sides = set(groups["sides"])
+        # Figures with no number: "several insurgents", "a number of
+        # militants" (vague), "an insurgent", "the child" (one person). Their
+        # first words are found with one vectorized look-up over the doc's
+        # token attributes, which costs a fraction of a Matcher call.
+        strings = self.vocab.strings
+        self.single_words = numpy.array(
+            [strings.add(word) for word in numbers["single_determiners"]], dtype="uint64"
+        )
+        self.mention_nouns = numpy.array(
+            [strings.add(word) for word in (*self.word_groups, *self.units)], dtype="uint64"
+        )
+        self.det_dep = strings.add("det")
+        self.vague_phrases: dict[int, list[tuple[int, ...]]] = {}
+        for phrase in numbers["vague_determiners"]:
+            words = tuple(strings.add(word) for word in phrase.split())
+            self.vague_phrases.setdefault(words[0], []).append(words)
+        self.vague_first = numpy.array(list(self.vague_phrases), dtype="uint64")
         kind_groups = {"armed": "militant", "state": "security"}
         self.actor_groups = {
             actor["name"].lower(): kind_groups[actor["kind"]]
@@ -169,10 +198,16 @@ class CasualtyRecognizer:
             if figure is not None:
                 figures.append(figure)
             i = end
+        if doc.has_annotation("DEP"):
+            figures = self._add_mentions(doc, figures)
         for figure in figures:
             if figure.outcome is not None:
                 continue
-            found = self.find_harm(figure.head) or self._adjacent_harm(doc, figure)
+            found = (
+                self.find_harm(figure.head)
+                or self._adjacent_harm(doc, figure)
+                or self._preceding_harm(doc, figure)
+            )
             if found is not None:
                 figure.harm, figure.outcome = found
         self._inherit(doc, figures)
@@ -198,8 +233,11 @@ class CasualtyRecognizer:
         lower = token.lower_
         if lower in self.vague or lower in self.multipliers:
             return token.tag_ in ("NNS", "NN", "CD", "NNP", "NNPS", "")
-        # Ordinals and "one" as a pronoun are like_num too; the tag tells them apart.
-        return token.like_num and token.tag_ in ("CD", "")
+        # Ordinals and "one" as a pronoun are like_num too; the tag tells them
+        # apart.
+        if not token.like_num:
+            return False
+        return token.tag_ in ("CD", "") or _misread_number(token)
 
     def _number_end(self, doc: Doc, start: int) -> int:
         """Return one past the last token of the number expression starting at ``start``."""
@@ -237,10 +275,18 @@ class CasualtyRecognizer:
     def _figure(self, doc: Doc, start: int, end: int) -> Figure | None:
         """Return the figure of the number at ``doc[start:end]``: qualifier, count and counted nouns."""
         number_start = start
-        if doc[start].lower_ in self.multipliers and start > 0 and doc[start - 1].lower_ == "a":
-            number_start = start - 1  # "a dozen"
+        lower = doc[start].lower_
+        if (lower in self.multipliers or lower in self.vague) and start > 0 and doc[start - 1].lower_ == "a":
+            number_start = start - 1  # "a dozen", "a handful of"
             if start > 1 and doc[start - 2].lower_ == "half":
                 number_start = start - 2  # "half a dozen"
+        if (
+            end + 1 < len(doc)
+            and doc[end].text in DASHES
+            and not doc[end - 1].whitespace_
+            and doc[end + 1].lower_ in self.unit_sizes
+        ):
+            return None  # "a two-man team" is a unit, not two men
         words = [token.text for token in doc[number_start:end]]
         vague = any(word.lower() in self.vague for word in words)
         count = None if vague else read_count(words, lexicon=self.lexicon)
@@ -269,7 +315,11 @@ class CasualtyRecognizer:
                 ),
                 None,
             )
-        if noun is None and root.dep_ == "nummod" and end <= root.head.i <= end + 4:
+        if (
+            noun is None
+            and (root.dep_ == "nummod" or _misread_number(root))
+            and end <= root.head.i <= end + 4
+        ):
             noun = root.head
         if noun is None:
             # "18 of the attackers", "two of them"
@@ -293,16 +343,22 @@ class CasualtyRecognizer:
             figure = Figure(first, noun.i + 1, end, noun, [], count, qualifier)
             figure.harm, figure.outcome = noun, self.outcomes[noun.lower_]
             return figure
+        return self._counted(doc, first, end, root, noun, count, qualifier)
+
+    def _counted(
+        self, doc: Doc, first: int, end: int, root: Token, noun: Token, count: int | None, qualifier: str
+    ) -> Figure | None:
+        """Return the figure whose number (or determiner) ends at ``end`` and counts ``noun``."""
         if not self.is_person(noun):
             return None
         nouns = [noun]
         for conjunct in noun.conjuncts:
             if conjunct.i < noun.i:
                 continue
-            # "two policemen and a civilian": a conjunct with its own number or
-            # article is a figure of its own.
+            # "two policemen and a civilian": a conjunct with its own number,
+            # article or possessive ("a woman and her child") is a figure of its own.
             if not self.is_person(conjunct) or any(
-                child.dep_ in ("nummod", "det") for child in conjunct.children
+                child.dep_ in ("nummod", "det", "poss") for child in conjunct.children
             ):
                 break
             nouns.append(conjunct)
@@ -324,6 +380,80 @@ class CasualtyRecognizer:
         # "dozens of people" hangs on "dozens"; "35 civilians" on "civilians".
         head = root if noun.head.i == root.i or noun.head.head.i == root.i else noun
         return Figure(first, nouns[-1].i + 1, end, head, nouns, count, qualifier)
+
+    def _add_mentions(self, doc: Doc, figures: list[Figure]) -> list[Figure]:
+        """Add the figures a determiner opens ("several insurgents", "an insurgent") to the numbered ones."""
+        taken = {i for figure in figures for i in range(figure.start, figure.end)}
+        found = []
+        for start, end, single in self._mention_starts(doc):
+            if start in taken:
+                continue  # "one of the soldiers", "the 12 soldiers"
+            figure = self._single(doc, doc[start]) if single else self._vague_mention(doc, start, end)
+            if figure is not None and not any(i in taken for i in range(figure.start, figure.end)):
+                found.append(figure)
+                taken.update(range(figure.start, figure.end))
+        if not found:
+            return figures
+        return sorted(figures + found, key=lambda figure: figure.start)
+
+    def _mention_starts(self, doc: Doc) -> list[tuple[int, int, bool]]:
+        """Return ``(start, end, single)`` for determiners of a person noun and for vague phrases."""
+        array = doc.to_array([LOWER, DEP, HEAD])
+        lower = array[:, 0]
+        heads = numpy.arange(len(doc)) + array[:, 2].astype("int64")  # HEAD is an offset
+        single = (
+            numpy.isin(lower, self.single_words)
+            & (array[:, 1] == self.det_dep)
+            & numpy.isin(lower[heads], self.mention_nouns)
+        )
+        found = [(int(i), int(i) + 1, True) for i in numpy.flatnonzero(single)]
+        for i in numpy.flatnonzero(numpy.isin(lower, self.vague_first)):
+            for words in self.vague_phrases[int(lower[i])]:
+                end = int(i) + len(words)
+                if end <= len(doc) and tuple(int(word) for word in lower[i:end]) == words:
+                    found.append((int(i), end, False))
+        return sorted(found)
+
+    def _single(self, doc: Doc, determiner: Token) -> Figure | None:
+        # "an insurgent", "a child", "the soldier": one person; "an insurgent
+        # mortar team": a unit of unknown size.
+        noun = determiner.head
+        if not (determiner.i < noun.i <= determiner.i + 6) or noun.tag_ != "NN":
+            return None
+        lower = noun.lower_
+        if lower in self.collective or lower not in self.units and not self.is_person(noun):
+            return None  # "the army", "a security force", "the house": no single person
+        if any(child.dep_ in ("nummod", "poss") for child in noun.children):
+            return None
+        if noun.dep_ == "appos" and (self.is_person(noun.head) or noun.head.like_num):
+            return None  # "the victim, a 25-year-old trader", "one of them an officer": counted once
+        if any(token.dep_ == "appos" and token.tag_ in ("NNP", "NNPS") for token in noun.subtree):
+            return None  # a named victim ("a commander of the group, Abu Ahmed") is an ACTOR only
+        if lower in self.units:
+            modifiers = list(doc[determiner.i + 1 : noun.i])
+            if self._modifier_group(modifiers) is None:
+                return None  # "a medical team": no armed unit
+            count, qualifier = None, "vague"
+            for index, token in enumerate(modifiers[:-2]):
+                if modifiers[index + 1].text in DASHES and modifiers[index + 2].lower_ in self.unit_sizes:
+                    count = read_count([token.text], lexicon=self.lexicon)  # "a two-man team"
+                    qualifier = "vague" if count is None else "exact"
+            figure = Figure(determiner.i, noun.i + 1, determiner.i + 1, noun, [], count, qualifier)
+            figure.nouns = [noun]
+            return figure
+        return self._counted(doc, determiner.i, determiner.i + 1, noun, noun, 1, "exact")
+
+    def _vague_mention(self, doc: Doc, start: int, end: int) -> Figure | None:
+        last = doc[end - 1]
+        if last.lower_ == "of":
+            noun = next((child for child in last.children if child.dep_ == "pobj"), None)
+        else:
+            noun = last.head if last.dep_ in ("amod", "det", "nummod") and last.head.i > last.i else None
+        if noun is None or noun.tag_ not in ("NNS", "NNPS") or noun.i > end + 3:
+            return None
+        if any(child.dep_ == "nummod" for child in noun.children):
+            return None
+        return self._counted(doc, start, end, noun, noun, None, "vague")
 
     def is_person(self, token: Token) -> bool:
         """Return whether a counted noun names people ("civilians", "Taliban", "Palestinians")."""
@@ -368,7 +498,11 @@ class CasualtyRecognizer:
             # hanging on "clashes".
             if token is start or self.is_person(token):
                 for child in token.children:
-                    if child.dep_ in MODIFIER_DEPS and (outcome := self.harm_outcome(child)):
+                    if (
+                        child.dep_ in MODIFIER_DEPS
+                        and (outcome := self.harm_outcome(child))
+                        and not self._kills_others(child, subject=None)
+                    ):
                         return child, self._combined_outcome(child, outcome)
             head = token.head
             dep = token.dep_
@@ -390,19 +524,48 @@ class CasualtyRecognizer:
                 else:
                     return None
             elif dep in ARGUMENT_DEPS:
+                if dep == "nsubj" and self._kills_others(head, subject=token):
+                    return None  # "a gunman killed 3 people": the subject is no victim
                 if outcome := self.harm_outcome(head):
                     return head, self._combined_outcome(head, outcome, role=dep)
+                if dep == "dobj" and head.lower_ in self.life_verbs and self.is_person(token):
+                    return head, "killed"  # "the army lost 14 soldiers"
                 if head.lower_ in self.linking_verbs and (found := self._among(head)):
                     return found
                 if head.lower_ in self.reporting_verbs:
-                    # "12 soldiers were reported killed", "left 12 people dead"
+                    # "12 soldiers were reported killed", "left 12 people dead";
+                    # not the speaker of "... were killed, a health official said".
                     for child in head.children:
-                        if child.dep_ in COMPLEMENT_DEPS and (outcome := self.harm_outcome(child)):
+                        if (
+                            child.dep_ in COMPLEMENT_DEPS
+                            and (outcome := self.harm_outcome(child))
+                            and not any(grand.dep_ in ("nsubj", "nsubjpass") for grand in child.children)
+                        ):
                             return child, self._combined_outcome(child, outcome)
+                        if (
+                            child.dep_ in COMPLEMENT_DEPS
+                            and child.lower_ in self.linking_verbs
+                            and (found := self._among(child))
+                        ):
+                            return found  # "were reported to have been among those killed"
+                if dep in ("nsubj", "nsubjpass") and head.lower_ in self.care_verbs:
+                    return self._care(head)
                 return None
             else:
                 return None
         return None
+
+    def _kills_others(self, verb: Token, *, subject: Token | None) -> bool:
+        """Return whether ``subject``, or the noun a harm verb modifies, does the harm to an object."""
+        objects = [
+            child for child in verb.children if child.dep_ == "dobj" and child.lower_ not in self.life_nouns
+        ]
+        if subject is not None:
+            return bool(objects)  # "a gunman killed 3 people"; not "12 people lost their lives"
+        # "a man who killed his neighbour", "a suicide bomber killed 12" read as
+        # a reduced relative; not "civilians killed in the strike" nor "the
+        # soldier whom gunmen killed".
+        return any(child.tag_ not in ("WP", "WDT") for child in objects)
 
     def _adjacent_harm(self, doc: Doc, figure: Figure) -> tuple[Token, str] | None:
         # "... and nearly 1,000 injured": the parse may hang the figure on the
@@ -412,6 +575,26 @@ class CasualtyRecognizer:
         following = doc[figure.end]
         if following.tag_ in ("VBN", "JJ") and (outcome := self.harm_outcome(following)):
             return following, outcome
+        return None
+
+    def _preceding_harm(self, doc: Doc, figure: Figure) -> tuple[Token, str] | None:
+        # "a patrol killed a two-man insurgent team planting explosives": a
+        # misparse may hang the object elsewhere, but a harm verb right before
+        # it has it as its object.
+        if figure.start == 0 or figure.head.dep_ in ("poss", "compound", "amod", "nmod"):
+            return None  # "killed the man's brother" counts the brother
+        verb = doc[figure.start - 1]
+        if verb.tag_ in ("VBD", "VBG", "VBZ", "VBP") and (outcome := self.harm_outcome(verb)):
+            return verb, outcome
+        return None
+
+    def _care(self, verb: Token) -> tuple[Token, str] | None:
+        # "were taken to hospital with wounds", "being treated for gunshot wounds"
+        for token in verb.subtree:
+            if token.dep_ == "pobj" and token.head.lower_ in ("with", "for"):
+                outcome = self.outcomes.get(token.lower_)
+                if outcome is not None:
+                    return token, outcome
         return None
 
     def _among(self, verb: Token) -> tuple[Token, str] | None:
@@ -480,23 +663,98 @@ class CasualtyRecognizer:
         for noun in figure.nouns:
             modifiers = [token for token in doc[noun.left_edge.i : noun.i] if token.i >= figure.number_end]
             groups.add(self._noun_group(noun, modifiers))
-        return groups.pop() if len(groups) == 1 else "mixed_or_unknown"
+        group = groups.pop() if len(groups) == 1 else "mixed_or_unknown"
+        noun = figure.nouns[-1]
+        if any(token.lower_ in self.both_sides and token.head.lower_ in self.sides for token in noun.subtree):
+            return "mixed_or_unknown"  # "Twelve fighters from both sides"
+        if noun.lower_ in self.generic and self._between_opponents(noun):
+            return "mixed_or_unknown"  # "clashes between government forces and the Houthis left 22 fighters dead"
+        if group == "mixed_or_unknown" and len(figure.nouns) == 1:
+            return self._apposed_group(noun) or group
+        return group
+
+    def _between_opponents(self, noun: Token) -> bool:
+        """Return whether the sentence sets two parties of different groups against each other."""
+        for token in noun.sent:
+            if token.lower_ != "between":
+                continue
+            for party in token.children:
+                if party.dep_ != "pobj":
+                    continue
+                groups = {self._party_group(party)} | {self._party_group(other) for other in party.conjuncts}
+                groups.discard(None)
+                if len(groups) > 1:
+                    return True
+        return False
+
+    def _party_group(self, party: Token) -> str | None:
+        group = self.word_groups.get(party.lower_) or self.actor_groups.get(party.lower_)
+        if group in (None, "mixed_or_unknown") or party.lower_ in self.generic:
+            group = self._modifier_group([token for token in party.subtree if token.dep_ != "conj"])
+        return group if group != "mixed_or_unknown" else None
+
+    def _apposed_group(self, noun: Token) -> str | None:
+        # "12 people, all civilians", "four people, all members of the security
+        # forces": an apposition that says who all of them were.
+        for appos in noun.children:
+            if appos.dep_ != "appos" or not any(child.lower_ in self.all_words for child in appos.children):
+                continue
+            target = appos
+            if appos.lower_ in self.generic:
+                target = next(
+                    (
+                        child
+                        for prep in appos.children
+                        if prep.dep_ == "prep" and prep.lower_ == "of"
+                        for child in prep.children
+                        if child.dep_ == "pobj"
+                    ),
+                    appos,
+                )
+            modifiers = [token for token in target.lefts if token.lower_ not in self.all_words]
+            group = self._noun_group(target, modifiers)
+            if group != "mixed_or_unknown" and all(
+                self._noun_group(other, []) == group for other in target.conjuncts
+            ):
+                return group
+        return None
 
     def _noun_group(self, noun: Token, modifiers: list[Token]) -> str:
         lower = noun.lower_
         group = self.word_groups.get(lower) or self.actor_groups.get(lower)
+        if group == "militant" and any(token.lower_ in self.security_modifiers for token in modifiers):
+            return "security"  # "pro-government militiamen", "government fighters"
         if group is None or lower in self.generic:
             from_modifiers = self._modifier_group(modifiers)
             if from_modifiers is not None:
                 return from_modifiers
+            if any(token.lower_ in self.possessives for token in modifiers):
+                from_owner = self._owner_group(noun)
+                if from_owner is not None:
+                    return from_owner  # "Al-Shabaab said two of its members were killed"
         return group or "mixed_or_unknown"
+
+    def _owner_group(self, noun: Token) -> str | None:
+        # "its"/"their" stands for the subject of the verb that reports the figure.
+        for verb in noun.ancestors:
+            if verb.lower_ not in self.attribution_verbs:
+                continue
+            for subject in verb.children:
+                if subject.dep_ == "nsubj" and not subject.is_ancestor(noun):
+                    return self._modifier_group(list(subject.subtree))
+        return None
 
     def _modifier_group(self, modifiers: list[Token]) -> str | None:
         words = [token.lower_ for token in modifiers]
-        # Actor names first, longest first ("Islamic State fighters").
+        # Actor names first, longest first ("Islamic State fighters"), read
+        # as written ("al-Shabaab") and word by word.
         for size in range(len(words), 0, -1):
             for begin in range(len(words) - size + 1):
-                group = self.actor_groups.get(" ".join(words[begin : begin + size]))
+                first, last = modifiers[begin], modifiers[begin + size - 1]
+                written = first.doc[first.i : last.i + 1].text.lower()
+                group = self.actor_groups.get(written) or self.actor_groups.get(
+                    " ".join(words[begin : begin + size])
+                )
                 if group is not None:
                     return group
         for word in reversed(words):
@@ -504,6 +762,20 @@ class CasualtyRecognizer:
             if group is not None and group != "mixed_or_unknown":
                 return group
         return None
+
+
+def _misread_number(token: Token) -> bool:
+    """Return whether a number word the parser misread modifies a plural noun ("Eleven SDF fighters")."""
+    # A number word opening a sentence may be tagged JJ or NNP, or hang on its
+    # noun as a compound ("More than a dozen soldiers"); before a plural noun
+    # it still counts it.
+    return (
+        token.is_alpha
+        and token.tag_ in ("JJ", "NNP", "CD", "NN")
+        and token.dep_ in ("amod", "compound", "nummod")
+        and token.head.tag_ in ("NNS", "NNPS")
+        and token.head.i > token.i
+    )
 
 
 def _same_sentence(doc: Doc, first: int, second: int) -> bool:

@@ -49,6 +49,8 @@ RANK_NER = 2
 RANK_WEAK = 3  # GeoNames-only cities
 
 POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
+BRACKETS = frozenset({"(", ")", "[", "]"})
+DASHES = frozenset({"-", "–", "—"})
 LEADING_WORDS = frozenset(
     {"the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these", "those"}
 )
@@ -204,6 +206,7 @@ class ConflictEntities:
                 self.titles.add(words[0])
             else:
                 self.multiword_titles.append(words)
+        self.title_first_words = {words[0] for words in self.multiword_titles}
         self.agencies = set(data["agencies"])
         self.label_map = {
             label: project for project in (ACTOR, LOCATION) for label in lexicon["ner"][project]
@@ -222,6 +225,7 @@ class ConflictEntities:
         forces_lex = lexicon["forces"]
         self.force_modifiers = set(forces_lex["modifiers"])
         self.group_nouns = set(forces_lex["group_nouns"])
+        self.force_nouns = set(forces_lex["force_nouns"])
         self.demonyms = set(forces_lex["demonyms"])
         places_lex = lexicon["places"]
         self.facility_heads = set(places_lex["facility_heads"])
@@ -325,6 +329,7 @@ class ConflictEntities:
         found.extend(self.force_candidates(doc))
         found.extend(self._titled_names(doc))
         found.extend(self._repeated_names(doc, found))
+        found.extend(self._acronyms(doc, found))
         result = []
         for candidate in found:
             candidate = self._extend(doc, candidate)
@@ -360,11 +365,19 @@ class ConflictEntities:
             label = self.label_map.get(ent.label_)
             if label is None and ent.label_ not in self.actor_if_known:
                 continue
+            person = ent.label_ == "PERSON" or self._is_titled_person(doc, ent.start, ent.end)
             for start, end in self._split_possessives(doc, ent.start, ent.end):
-                start, end = self._trim(doc, start, end, person=ent.label_ == "PERSON")
-                if start >= end:
+                if (
+                    _after_spaced_dash(doc, start)
+                    and end - start == 1
+                    and doc[start].lower_ in self.force_nouns
+                ):
+                    continue  # "Fighters" of "Nigeria - Fighters of ...": a common noun
+                start, end = self._trim(doc, start, end, person=person)
+                if start >= end or self._is_lone_title(doc, start, end):
                     continue
-                candidate = Candidate(start, end, label, "ner", RANK_NER, ner_label=ent.label_)
+                ner_label = "PERSON" if person else ent.label_
+                candidate = Candidate(start, end, label, "ner", RANK_NER, ner_label=ner_label)
                 if (start, end) in actor_hits:
                     candidate.label, candidate.source, candidate.rank = (
                         ACTOR,
@@ -390,6 +403,50 @@ class ConflictEntities:
                 ):
                     candidate.label, candidate.source = LOCATION, "rules:place-context"
                 yield candidate
+
+    @staticmethod
+    def _acronyms(doc: Doc, found: list[Candidate]) -> Iterable[Candidate]:
+        # "Multinational Joint Task Force (MNJTF)", "Malian armed forces
+        # (FAMa)": the acronym in brackets after an actor is the same actor,
+        # even where the NER misses it.
+        ends = {candidate.end for candidate in found if candidate.label == ACTOR}
+        for end in ends:
+            if end + 2 < len(doc) and doc[end].text == "(" and doc[end + 2].text == ")":
+                acronym = doc[end + 1]
+                text = acronym.text
+                # "ADF", "M23", "FAMa": a capital first and at least two in all
+                if text[:1].isupper() and sum(char.isupper() for char in text) > 1 and text.isalnum():
+                    yield Candidate(end + 1, end + 2, ACTOR, "rules:acronym", RANK_CURATED)
+
+    def _is_titled_person(self, doc: Doc, start: int, end: int) -> bool:
+        # "Air Vice Marshal Olusegun Philips" read as an organization: a title
+        # that announces a name, then names only.
+        size = 0
+        while start + size < end and (step := self._title_length(doc, start + size, end)):
+            size += step
+        if not size or doc[start + size - 1].lower_.rstrip(".") not in self.name_titles:
+            return False
+        rest = [token for token in doc[start + size : end] if token.text != "."]
+        return bool(rest) and all(self._could_be_name(token) or token.ent_type_ for token in rest)
+
+    def _is_lone_title(self, doc: Doc, start: int, end: int) -> bool:
+        # "Brig" of "Brig. Gen. Onyema Nwachukwu", "Rear Admiral" of "Rear
+        # Admiral Aminu Hassan" read as names of their own.
+        if end >= len(doc):
+            return False
+        if self._title_length(doc, start, end) != end - start and any(
+            token.lower_.rstrip(".") not in self.titles for token in doc[start:end]
+        ):
+            return False
+        following = doc[end]
+        if following.text == ".":
+            return True
+        # A name follows, not another title ("Army Brig. Gen. ..." keeps "Army").
+        return (
+            following.tag_ in PROPER_TAGS
+            and following.is_title
+            and following.lower_.rstrip(".") not in self.titles
+        )
 
     def _names_place(self, doc: Doc, start: int, end: int) -> bool:
         # Organizations named after a facility ("Bashair Teaching Hospital",
@@ -421,6 +478,8 @@ class ConflictEntities:
             index += 1
             if token.lower_.rstrip(".") not in self.name_titles or not token.text[:1].isupper():
                 continue
+            if doc[index].text == "." and index + 1 < len(doc):
+                index += 1  # "Lt.-Gen. Taoreed Lagbaja": the title's full stop stands apart
             start = stop = index
             while stop < len(doc) and stop - start < 4 and self._could_be_name(doc[stop]):
                 stop += 1
@@ -433,7 +492,9 @@ class ConflictEntities:
         if (
             token.tag_ not in PROPER_TAGS
             or not token.text[:1].isupper()
-            or token.ent_type_ not in ("", "PERSON")
+            or token.ent_type_ not in ("", "PERSON", "ORG")
+            or token.ent_type_ == "ORG"
+            and token.is_upper  # an acronym, not a name
         ):
             return False
         return not (
@@ -524,6 +585,8 @@ class ConflictEntities:
                 continue
             if last.dep_ in MODIFIER_DEPS and last.head.i >= end:
                 continue  # "government officials", "police checkpoints", "U.S. military presence"
+            if any(token.text in DASHES and token.whitespace_ for token in doc[start:end]):
+                continue  # "MAIDUGURI, Nigeria - Fighters of ...": a spaced dash ends a dateline
             if end < len(doc) and doc[end].tag_ in ("NN", "NNS") and doc[end].lower_ not in self.group_nouns:
                 continue  # "Syrian government airstrikes", even when the parse misses it
             start, end = self._trim(doc, start, end, person=False)
@@ -548,10 +611,17 @@ class ConflictEntities:
     # -- boundaries ------------------------------------------------------------
     @staticmethod
     def _split_possessives(doc: Doc, start: int, end: int) -> Iterable[tuple[int, int]]:
-        # "Helmand province's Sangin" holds two names.
+        # "Helmand province's Sangin" holds two names, and so do "Allied
+        # Democratic Forces (ADF" and "Nigeria - Fighters" when the NER runs on.
         begin = start
         for index in range(start, end):
-            if doc[index].text in POSSESSIVES or doc[index].tag_ == "POS":
+            token = doc[index]
+            if (
+                token.text in POSSESSIVES
+                or token.tag_ == "POS"
+                or token.text in BRACKETS
+                or _after_spaced_dash(doc, index + 1)
+            ):
                 if index > begin:
                     yield begin, index
                 begin = index + 1
@@ -559,6 +629,9 @@ class ConflictEntities:
             yield begin, end
 
     def _title_length(self, doc: Doc, index: int, end: int) -> int:
+        first = doc[index].lower_.rstrip(".")
+        if first not in self.titles and first not in self.title_first_words:
+            return 0
         for words in self.multiword_titles:
             stop = index + len(words)
             if stop <= end and tuple(token.lower_.rstrip(".") for token in doc[index:stop]) == words:
@@ -580,8 +653,15 @@ class ConflictEntities:
                 break
         while end > start:
             token = doc[end - 1]
-            if token.is_punct or token.is_space or token.text in POSSESSIVES or token.tag_ == "POS":
-                end -= 1
+            if (
+                token.is_punct
+                or token.is_space
+                or token.text in POSSESSIVES
+                or token.tag_ == "POS"
+                or token.tag_ == "RB"
+                and token.is_lower
+            ):
+                end -= 1  # "Hays district alone": an adverb ends no name
             else:
                 break
         return start, end
@@ -593,8 +673,13 @@ class ConflictEntities:
             stop = end + len(words)
             if stop <= len(doc) and tuple(token.lower_ for token in doc[end:stop]) == words:
                 following = doc[stop] if stop < len(doc) else None
-                if following is not None and following.tag_ in PROPER_TAGS and following.text[:1].isupper():
-                    return 0  # "the U.S. State Department": the word belongs to a name
+                if (
+                    following is not None
+                    and following.tag_ in PROPER_TAGS
+                    and following.text[:1].isupper()
+                    and following.lower_.rstrip(".") not in self.titles
+                ):
+                    return 0  # "the U.S. State Department"; not "Borno state Governor Babagana Zulum"
                 return len(words)
         return 0
 
@@ -671,6 +756,8 @@ class ConflictEntities:
             return candidate
         # A dateline ("MOSCOW (AP) — Ukrainian drones attacked ...") is where
         # the report comes from, whatever the parse says.
+        if _in_dateline(doc, candidate.start):
+            return candidate  # "KHOST, Afghanistan - A suicide car bomber struck ..."
         if not (span.text.isupper() and all(token.is_alpha for token in span)):
             actor = self._metonymy(doc, candidate, span)
             if actor is not None:
@@ -803,6 +890,27 @@ def _in_name(doc: Doc, index: int) -> bool:
         if 0 <= neighbour < len(doc) and doc[neighbour].tag_ in PROPER_TAGS and doc[neighbour].is_title:
             return True
     return False
+
+
+def _after_spaced_dash(doc: Doc, index: int) -> bool:
+    """Return whether ``doc[index]`` follows a dash with space on both sides ("Nigeria - Fighters")."""
+    return (
+        index >= 2
+        and doc[index - 1].text in DASHES
+        and doc[index - 1].whitespace_
+        and doc[index - 2].whitespace_ != ""
+    )
+
+
+def _in_dateline(doc: Doc, start: int) -> bool:
+    """Return whether ``doc[start]`` follows the capitals of a dateline ("MAIDUGURI, Nigeria - ...")."""
+    index = start - 1
+    if index < 1 or doc[index].text != ",":
+        return False
+    index -= 1
+    while index >= 0 and doc[index].is_upper and doc[index].is_alpha:
+        index -= 1
+    return index < start - 2 and (index < 0 or doc[index].is_space or "\n" in doc[index].whitespace_)
 
 
 def _clean_edges(text: str) -> bool:

@@ -18,7 +18,7 @@ from spacy.tokens import Doc, Span
 
 # Bump when a change to rules or data changes predictions, so stored spans say
 # which behaviour produced them.
-PIPELINE_VERSION = "1.0.0"
+PIPELINE_VERSION = "1.1.0"
 
 
 def _span_pipeline_version(span: Span) -> str | None:

@@ -149,10 +149,91 @@ def test_places_flagged_suffix_need_their_place_word(small_entities, blank):
         ("Lt. Gen. Sami Sadat commanded the operation.", "Sami Sadat"),
         ("Taliban spokesman Zabihullah Mujahid denied the claim.", "Zabihullah Mujahid"),
         ("UN Secretary-General Antonio Guterres condemned the attack.", "Antonio Guterres"),
+        ("Governor Babagana Zulum condemned the attack.", "Babagana Zulum"),
+        ("Police Commissioner Abubakar Umar said officers were deployed.", "Abubakar Umar"),
+        ("Air Vice Marshal Olusegun Philips briefed reporters.", "Olusegun Philips"),
+        ("Lt.-Gen. Taoreed Lagbaja inspected the troops.", "Taoreed Lagbaja"),
+        ("Brig. Gen. Ahmed Mohammed said the troops had pursued the attackers.", "Ahmed Mohammed"),
+        ("Col. Abdi Hassan told reporters that the base was intact.", "Abdi Hassan"),
+        ("A spokesman, Maj. Gen. Edward Buba, said the operation was a success.", "Edward Buba"),
+        ("Military spokesman Lt. Col. Abdul Rahman Ali said the road was open.", "Abdul Rahman Ali"),
     ],
 )
 def test_titles_stay_out_of_actor_spans(annotate, text, actor):
     assert actor in spans(annotate, text, "ACTOR")
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (
+            "Army spokesman Brig. Gen. Onyema Nwachukwu said troops were on the trail of the attackers.",
+            "Onyema Nwachukwu",
+        ),
+        ("Rear Admiral Aminu Hassan visited the base.", "Aminu Hassan"),
+    ],
+)
+def test_a_title_yields_no_span_of_its_own(annotate, text, name):
+    found = spans(annotate, text, "ACTOR")
+    assert name in found
+    assert not any(word in found for word in ("Brig", "Brig.", "Gen.", "Rear Admiral"))
+
+
+@pytest.mark.model
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "KHOST, Afghanistan - A suicide car bomber struck a convoy on Monday.",
+            [("KHOST", "LOCATION"), ("Afghanistan", "LOCATION")],
+        ),
+        (
+            "MAIDUGURI, Nigeria - Fighters of the Islamic State West Africa Province attacked a base.",
+            [
+                ("MAIDUGURI", "LOCATION"),
+                ("Nigeria", "LOCATION"),
+                ("Islamic State West Africa Province", "ACTOR"),
+            ],
+        ),
+    ],
+)
+def test_a_dateline_country_is_a_place(annotate, text, expected):
+    assert [(span["text"], span["label"]) for span in annotate(text)] == expected
+
+
+def test_a_place_word_before_a_title_stays_with_the_place(annotate):
+    found = annotate("Borno state Governor Babagana Zulum condemned the attack.")
+    assert [(span["text"], span["label"]) for span in found] == [
+        ("Borno state", "LOCATION"),
+        ("Babagana Zulum", "ACTOR"),
+    ]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("text", "actors"),
+    [
+        (
+            "Nigerian troops repelled an attack by Islamic State West Africa Province (ISWAP) fighters.",
+            ["Nigerian troops", "Islamic State West Africa Province", "ISWAP"],
+        ),
+        ("The Allied Democratic Forces (ADF) raided a village.", ["Allied Democratic Forces", "ADF"]),
+        (
+            "The Multinational Joint Task Force (MNJTF) said its troops repelled the attack.",
+            ["Multinational Joint Task Force", "MNJTF"],
+        ),
+        ("The Rapid Support Forces (RSF) shelled the city on Monday.", ["Rapid Support Forces", "RSF"]),
+        ("Malian armed forces (FAMa) said they repelled the attack.", ["Malian armed forces", "FAMa"]),
+        (
+            "Jamaat Nusrat al-Islam wal-Muslimin (JNIM) claimed the attack.",
+            ["Jamaat Nusrat al-Islam wal-Muslimin", "JNIM"],
+        ),
+    ],
+)
+def test_names_with_their_acronym_are_two_actors(annotate, text, actors):
+    assert spans(annotate, text, "ACTOR") == actors
 
 
 @pytest.mark.model
@@ -192,6 +273,14 @@ def test_place_words_the_text_attaches_stay_in(annotate, text, locations):
             ["Israeli military", "Hamas fighters"],
         ),
         ("Afghan officials said the road was closed.", []),
+        (
+            "Somali National Army forces, backed by African Union troops, recaptured the town.",
+            ["Somali National Army forces", "African Union troops"],
+        ),
+        ("Syrian regime forces and allied militias shelled the village.", ["Syrian regime forces"]),
+        ("Houthi fighters attacked government positions.", ["Houthi fighters"]),
+        ("Nigerian troops pursued the attackers.", ["Nigerian troops"]),
+        ("Iraqi counter-terrorism forces entered the city.", ["Iraqi counter-terrorism forces"]),
         ("The decision followed a major U.S. military offensive in the region.", []),
     ],
 )
