@@ -19,44 +19,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from annotator.counts import Counts
 from annotator.models import Article, GoldTally
 from annotator.services.gold import Document
 from annotator.services.visibility import visible_articles
 
 # The outcomes whose totals are scored.
 TOTALS = ("killed", "wounded")
-
-
-@dataclass
-class Detection:
-    """Counts of one yes/no question asked of each article; precision, recall and F1 derive from them."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        precision, recall = self.precision, self.recall
-        return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "precision": self.precision,
-            "recall": self.recall,
-            "f1": self.f1,
-            "tp": self.tp,
-            "fp": self.fp,
-            "fn": self.fn,
-        }
 
 
 @dataclass
@@ -68,7 +37,7 @@ class TallyScores:
     from_gold_tallies: int = 0
     correct: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOTALS, 0))
     absolute_error: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOTALS, 0))
-    killed_reported: Detection = field(default_factory=Detection)
+    killed_reported: Counts = field(default_factory=Counts)
     # Articles with a stored gold tally and no gold spans that have no predicted version.
     unmatched: list[str] = field(default_factory=list)
 
