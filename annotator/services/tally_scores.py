@@ -109,17 +109,27 @@ def _plural(count: int, noun: str) -> str:
 def tally_only_documents(session: Session, gold_documents: Iterable[Document]) -> list[Document]:
     """Return the visible articles with a stored gold tally that are not among ``gold_documents``, spanless."""
     have = {document.article_id for document in gold_documents}
-    rows = session.execute(
-        select(Article.id, Article.external_id, Article.text)
-        .join(GoldTally, GoldTally.article_id == Article.id)
-        .where(visible_articles())
-        .order_by(Article.id)
-    )
-    return [
-        Document(external_id, text, [], article_id=article_id)
-        for article_id, external_id, text in rows
+    # The ids first: most articles with a gold tally have gold spans too, and their texts are read already.
+    missing = [
+        article_id
+        for article_id in session.execute(
+            select(GoldTally.article_id)
+            .join(Article, Article.id == GoldTally.article_id)
+            .where(visible_articles())
+        ).scalars()
         if article_id not in have
     ]
+    documents = []
+    for start in range(0, len(missing), 1000):
+        rows = session.execute(
+            select(Article.id, Article.external_id, Article.text).where(
+                Article.id.in_(missing[start : start + 1000])
+            )
+        )
+        documents += [
+            Document(external_id, text, [], article_id=article_id) for article_id, external_id, text in rows
+        ]
+    return sorted(documents, key=lambda document: document.article_id)
 
 
 def score_tallies(
